@@ -1,0 +1,11 @@
+/**
+ * Every migration, in order. Listed statically (not read from a folder) so that the same list
+ * works under tsx, vitest, a compiled build and a bundle. Names sort in the order they apply;
+ * a released migration is never edited, only followed by a new one.
+ */
+import type { Migration } from 'kysely/migration';
+import { instance } from './0001_instance.ts';
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_instance': instance,
+};

@@ -1,0 +1,34 @@
+import { TemporalCliProvisionError } from '../lib/temporal-cli.ts';
+import { PortInUseError } from '../../activities/net.ts';
+import { EmbeddedDatabaseError } from '../../activities/db/embedded-server.ts';
+import { MigrationError } from '../../activities/db/migrator.ts';
+
+/** Exit codes every driftline command shares (documented in README.md). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  environment: 3,
+} as const;
+
+/** A mistake the user can fix: printed as one line, never with a stack trace. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** Maps an error to the line and exit code a person should see. Unknown errors keep their stack. */
+export function presentError(error: unknown): { message: string; code: number; showStack: boolean } {
+  if (error instanceof UsageError || error instanceof RangeError) {
+    return { message: error.message, code: EXIT.usage, showStack: false };
+  }
+  if (
+    error instanceof PortInUseError ||
+    error instanceof TemporalCliProvisionError ||
+    error instanceof EmbeddedDatabaseError ||
+    error instanceof MigrationError
+  ) {
+    return { message: error.message, code: EXIT.environment, showStack: false };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return { message, code: EXIT.failure, showStack: true };
+}

@@ -1,0 +1,54 @@
+/**
+ * The driftline CLI. Each command is a small module; this file only declares them and turns
+ * errors into one readable line and an exit code.
+ */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { EXIT, presentError } from './errors.ts';
+import { devCommand } from './dev.ts';
+import { workerCommand } from './worker.ts';
+import { temporalCommand } from './temporal.ts';
+import { dbCommand } from './db.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('driftline')
+    .description('Durable MLOps pipelines on Temporal: training, compliance gates, canary deployment, drift monitoring.')
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride();
+  program.addCommand(devCommand());
+  program.addCommand(workerCommand());
+  program.addCommand(temporalCommand());
+  program.addCommand(dbCommand());
+  return program;
+}
+
+/** Commander option parser for TCP ports. */
+export function portOption(flags: string, description: string, envVar: string, fallback: number): Option {
+  return new Option(flags, description)
+    .env(envVar)
+    .default(fallback)
+    .argParser((value: string) => {
+      const port = Number(value);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new InvalidArgumentError(`expected a TCP port between 1 and 65535, got "${value}".`);
+      }
+      return port;
+    });
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return process.exitCode === undefined ? EXIT.ok : Number(process.exitCode);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander already printed the message (or help/version, which exit 0)
+      return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    }
+    const { message, code, showStack } = presentError(error);
+    process.stderr.write(`driftline: ${message}\n`);
+    if (showStack && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+    return code;
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,15 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    // One Temporal dev server and one database for the whole run (see test/global-setup.ts).
+    globalSetup: ['test/global-setup.ts'],
+    // Workers bundle workflows and poll a real server: give them room, and keep the two cores for them.
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    reporters: ['default'],
+  },
+});

@@ -5,6 +5,7 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // One Temporal dev server and one database for the whole run (see test/global-setup.ts).
     globalSetup: ['test/global-setup.ts'],
+    setupFiles: ['test/setup-file.ts'],
     // Workers bundle workflows and poll a real server: give them room, and keep the two cores for them.
     testTimeout: 60_000,
     hookTimeout: 180_000,

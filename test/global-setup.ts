@@ -25,6 +25,7 @@ import { startMotoServer } from './helpers/moto.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    temporalCliPath: string;
     temporalNamespace: string;
     databaseUrl: string;
     databaseKind: 'postgres' | 'embedded';
@@ -73,6 +74,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
         `moto ${moto ? moto.endpoint : 'not installed'}`,
     );
     project.provide('temporalAddress', env.address);
+    project.provide('temporalCliPath', cli.path);
     project.provide('temporalNamespace', 'default');
     project.provide('databaseUrl', database.url);
     project.provide('databaseKind', database.kind);

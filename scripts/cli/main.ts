@@ -11,14 +11,19 @@ import { dbCommand } from './db.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
-    .description('Durable MLOps pipelines on Temporal: training, compliance gates, canary deployment, drift monitoring.')
-    .showHelpAfterError('(add --help for usage)')
-    .exitOverride();
+    .description('Durable MLOps pipelines on Temporal: training, compliance gates, canary deployment, drift monitoring.');
   program.addCommand(devCommand());
   program.addCommand(workerCommand());
   program.addCommand(temporalCommand());
   program.addCommand(dbCommand());
+  applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
+}
+
+/** addCommand() does not pass settings down, so they are applied to every command explicitly. */
+function applyToAll(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const sub of command.commands) applyToAll(sub, apply);
 }
 
 /** Commander option parser for TCP ports. */

@@ -5,7 +5,7 @@
  */
 import { Connection, Client } from '@temporalio/client';
 import { createServer, type Server } from 'node:net';
-import { mkdtemp, readFile, access } from 'node:fs/promises';
+import { mkdtemp, readFile, access, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -128,6 +128,24 @@ describe('driftline dev', () => {
     } finally {
       squatter.close();
     }
+  });
+
+  it('says exactly what to remove when the state under .driftline/ is damaged', async () => {
+    const damaged = await mkdtemp(join(tmpdir(), 'driftline-damaged-'));
+    const damagedEnv = { ...env, DRIFTLINE_HOME: damaged, DATABASE_URL: '' };
+    const migrated = await runCli(['db', 'migrate'], damagedEnv);
+    expect(migrated.code).toBe(0);
+    await writeFile(join(damaged, 'pgdata', 'global', 'pg_control'), 'torn write');
+    const badDb = await runCli(['db', 'migrate'], damagedEnv);
+    expect(badDb.code).toBe(3);
+    expect(badDb.output).toContain(`if its data is not needed, remove ${join(damaged, 'pgdata')} and start again`);
+
+    await writeFile(join(damaged, 'temporal.db'), 'not a sqlite file');
+    const badTemporal = await runCli(['dev', '--no-worker'], damagedEnv);
+    expect(badTemporal.code).toBe(3);
+    expect(badTemporal.output).toContain('file is not a database');
+    expect(badTemporal.output).toContain(`If ${join(damaged, 'temporal.db')} is damaged, move it aside`);
+    expect(badTemporal.output).not.toMatch(/\n\s+at /);
   });
 
   it('rejects a malformed port with a usage error', async () => {

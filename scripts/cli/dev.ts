@@ -1,3 +1,4 @@
+import { installRuntime } from '../../workers/runtime.ts';
 import { Command } from 'commander';
 import { portOption } from './main.ts';
 import { driftlineHome } from '../lib/home.ts';
@@ -19,6 +20,7 @@ export function devCommand(): Command {
     .addOption(portOption('--db-port <port>', 'embedded database port (ignored with DATABASE_URL)', 'DRIFTLINE_DB_PORT', DEFAULT_EMBEDDED_PORT))
     .option('--no-worker', 'do not start a worker (run `driftline worker` yourself)')
     .action(async (flags: DevFlags) => {
+      installRuntime();
       const log = (line: string) => process.stdout.write(`${line}\n`);
       const home = driftlineHome();
       log(`Driftline dev stack (state in ${home})`);

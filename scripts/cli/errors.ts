@@ -2,6 +2,7 @@ import { TemporalCliProvisionError } from '../lib/temporal-cli.ts';
 import { PortInUseError } from '../../activities/net.ts';
 import { EmbeddedDatabaseError } from '../../activities/db/embedded-server.ts';
 import { MigrationError } from '../../activities/db/migrator.ts';
+import { TemporalStartError } from '../lib/temporal-server.ts';
 
 /** Exit codes every driftline command shares (documented in README.md). */
 export const EXIT = {
@@ -25,7 +26,8 @@ export function presentError(error: unknown): { message: string; code: number; s
     error instanceof PortInUseError ||
     error instanceof TemporalCliProvisionError ||
     error instanceof EmbeddedDatabaseError ||
-    error instanceof MigrationError
+    error instanceof MigrationError ||
+    error instanceof TemporalStartError
   ) {
     return { message: error.message, code: EXIT.environment, showStack: false };
   }

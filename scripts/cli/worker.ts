@@ -1,3 +1,4 @@
+import { installRuntime } from '../../workers/runtime.ts';
 import { Command, Option } from 'commander';
 import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
@@ -18,6 +19,7 @@ export function workerCommand(): Command {
         .default(Object.values(TASK_QUEUES)),
     )
     .action(async (flags: { taskQueue: TaskQueueName[] }) => {
+      installRuntime();
       const { connectionOptions, namespace } = loadClientConnectConfig();
       const connection = await NativeConnection.connect({
         ...connectionOptions,

@@ -107,7 +107,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
       );
       temporalPid = child.pid ?? null;
       cleanups.push(() => stopChild(child));
-      await waitForTemporal(address, DEV_NAMESPACE, { timeoutMs: 90_000, child, logFile });
+      await waitForTemporal(address, DEV_NAMESPACE, { timeoutMs: 90_000, child, logFile, dbFile: join(home, 'temporal.db') });
     }
     const client = await Connection.connect({ address });
     try {

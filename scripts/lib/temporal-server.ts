@@ -5,7 +5,7 @@
 import { Connection } from '@temporalio/client';
 import proto from '@temporalio/proto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync } from 'node:fs';
+import { openSync, closeSync, readFileSync } from 'node:fs';
 import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_FLAGS } from '../../core/names.ts';
 import { isPortListening } from '../../activities/net.ts';
 
@@ -77,7 +77,7 @@ export async function probeTemporal(host: string, port: number): Promise<Tempora
 export async function waitForTemporal(
   address: string,
   namespace: string,
-  options: { timeoutMs: number; child?: ChildProcess; logFile?: string },
+  options: { timeoutMs: number; child?: ChildProcess; logFile?: string; dbFile?: string },
 ): Promise<void> {
   const deadline = Date.now() + options.timeoutMs;
   let exited: number | null | undefined;
@@ -85,8 +85,13 @@ export async function waitForTemporal(
   let lastError: unknown;
   while (Date.now() < deadline) {
     if (exited !== undefined) {
-      throw new Error(
-        `The Temporal dev server exited with code ${exited} while starting; see ${options.logFile ?? 'its log'}.`,
+      const reason = options.logFile ? lastErrorLine(options.logFile) : undefined;
+      const advice = options.dbFile
+        ? ` If ${options.dbFile} is damaged, move it aside (its workflows are lost) and start again.`
+        : '';
+      throw new TemporalStartError(
+        `The Temporal dev server exited with code ${exited} while starting` +
+          `${reason ? ` (${reason})` : ''}; see ${options.logFile ?? 'its log'}.${advice}`,
       );
     }
     try {
@@ -106,6 +111,21 @@ export async function waitForTemporal(
     `The Temporal dev server at ${address} did not become ready in ${options.timeoutMs / 1000}s` +
       ` (${lastError instanceof Error ? lastError.message : String(lastError)}); see ${options.logFile ?? 'its log'}.`,
   );
+}
+
+/** The dev server could not start for a reason its log explains (bad state file, bad flag). */
+export class TemporalStartError extends Error {
+  override readonly name = 'TemporalStartError';
+}
+
+function lastErrorLine(logFile: string): string | undefined {
+  try {
+    const lines = readFileSync(logFile, 'utf8').trim().split('\n');
+    const line = lines.reverse().find((l) => l.includes('level=ERROR')) ?? lines[0];
+    return /msg="([^"]*)"/.exec(line ?? '')?.[1] ?? line;
+  } catch {
+    return undefined;
+  }
 }
 
 const INDEXED_VALUE_TYPES: Record<string, IndexedValueType> = {

@@ -4,6 +4,8 @@
  */
 import type { DriftlineDb } from './db/database.ts';
 import { fingerprintArtifact } from './data/fingerprint.ts';
+import { createRegistryActivities } from './registry/activities.ts';
+import { PostgresModelRegistry } from './registry/postgres-registry.ts';
 
 export interface ActivityDependencies {
   db: DriftlineDb;
@@ -18,9 +20,10 @@ export interface ActivitiesByQueue {
   training: ActivityImplementations;
 }
 
-export function createActivities(_deps: ActivityDependencies): ActivitiesByQueue {
+export function createActivities(deps: ActivityDependencies): ActivitiesByQueue {
+  const registry = new PostgresModelRegistry(deps.db);
   return {
-    orchestration: {},
+    orchestration: { ...createRegistryActivities(registry) },
     training: { fingerprintArtifact },
   };
 }

@@ -46,7 +46,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
-  const server = new PGLiteSocketServer({ db: pglite, host, port, maxConnections: options.maxConnections ?? 64 });
+  const server = new PGLiteSocketServer({
+    db: keepExtendedQueriesTogether(pglite),
+    host,
+    port,
+    maxConnections: options.maxConnections ?? 64,
+  });
   try {
     await server.start();
   } catch (error) {
@@ -65,6 +70,40 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await pglite.close();
     },
   };
+}
+
+/**
+ * pglite-socket runs one protocol message at a time from whichever connection is next, and keeps a
+ * connection's messages together only inside a transaction. A `pg` query outside a transaction is
+ * several messages (Parse, Bind, Describe, Execute, Sync) sharing the backend's unnamed portal, so
+ * two connections' queries could interleave and one would fail with 'portal "" does not exist'.
+ * This view of the database reports "in a transaction" from the first extended-protocol message to
+ * its Sync, which makes the server keep that connection's sequence together too.
+ */
+function keepExtendedQueriesTogether(pglite: PGlite): PGlite {
+  let sequenceOpen = false;
+  return new Proxy(pglite, {
+    get(target, property, receiver) {
+      if (property === 'isInTransaction') return () => sequenceOpen || target.isInTransaction();
+      if (property === 'execProtocolRawStream') {
+        return (message: Uint8Array, ...rest: unknown[]) => {
+          const type = String.fromCharCode(message[0] ?? 0);
+          if (type === 'S') sequenceOpen = false;
+          else if ('PBDECH'.includes(type)) sequenceOpen = true;
+          return (target.execProtocolRawStream as (...args: unknown[]) => unknown)(message, ...rest);
+        };
+      }
+      if (property === 'exec') {
+        // the server calls exec('ROLLBACK') for a client that vanished mid-transaction or mid-sequence
+        return (...args: unknown[]) => {
+          sequenceOpen = false;
+          return (target.exec as (...a: unknown[]) => unknown)(...args);
+        };
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 function describe(error: unknown): string {

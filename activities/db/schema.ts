@@ -15,6 +15,121 @@ export interface DriftlineInstanceTable {
   created_at: Generated<Date>;
 }
 
-export interface DriftlineDatabase {
+export interface DriftlineDatabase extends RegistryTables {
   driftline_instance: DriftlineInstanceTable;
+}
+
+/** JSON stored in jsonb columns: what the registry writes and reads back. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+type Json = ColumnType<JsonValue, string, string>;
+
+export interface ModelsTable {
+  name: string;
+  owner: string;
+  description: Generated<string>;
+  latest_version: Generated<number>;
+  created_by: string;
+  created_at: Generated<Date>;
+}
+
+export interface ModelVersionsTable {
+  model_name: string;
+  version: number;
+  idempotency_key: string;
+  status: 'registered' | 'rejected';
+  status_reason: string | null;
+  code_repository: string | null;
+  code_commit: string | null;
+  train_data_uri: string;
+  train_data_sha256: string;
+  holdout_data_uri: string | null;
+  holdout_data_sha256: string | null;
+  parameters: Json;
+  metrics: Json;
+  artifact_uri: string;
+  artifact_sha256: string;
+  training_backend: string;
+  training_job_id: string | null;
+  workflow_id: string | null;
+  run_id: string | null;
+  created_by: string;
+  created_at: Date;
+}
+
+export interface AliasesTable {
+  model_name: string;
+  alias: string;
+  version: number;
+  updated_at: Date;
+}
+
+export interface AliasMovesTable {
+  id: Generated<string>;
+  model_name: string;
+  alias: string;
+  from_version: number | null;
+  to_version: number;
+  actor: string;
+  reason: string;
+  workflow_id: string | null;
+  run_id: string | null;
+  idempotency_key: string;
+  moved_at: Date;
+}
+
+export interface EvidenceTable {
+  id: Generated<string>;
+  model_name: string;
+  version: number;
+  kind: string;
+  uri: string;
+  sha256: string;
+  attached_by: string;
+  workflow_id: string | null;
+  attached_at: Date;
+}
+
+export interface ApprovalsTable {
+  id: Generated<string>;
+  model_name: string;
+  version: number;
+  decision: 'approved' | 'rejected';
+  approver: string;
+  role: string;
+  evidence_bundle_sha256: string;
+  signature: string | null;
+  comment: Generated<string>;
+  workflow_id: string | null;
+  idempotency_key: string;
+  decided_at: Date;
+}
+
+export interface AuditLogTable {
+  /** bigint: pg returns it as a string. */
+  seq: ColumnType<string, string | number, never>;
+  at: Date;
+  actor: string;
+  action: string;
+  model_name: string | null;
+  version: number | null;
+  payload: Json;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadTable {
+  id: 'head';
+  seq: ColumnType<string, string | number, string | number>;
+  hash: string;
+}
+
+export interface RegistryTables {
+  models: ModelsTable;
+  model_versions: ModelVersionsTable;
+  aliases: AliasesTable;
+  alias_moves: AliasMovesTable;
+  evidence: EvidenceTable;
+  approvals: ApprovalsTable;
+  audit_log: AuditLogTable;
+  audit_head: AuditHeadTable;
 }

@@ -10,6 +10,8 @@ export const EXIT = {
   failure: 1,
   usage: 2,
   environment: 3,
+  /** A check ran and found a problem (e.g. `audit verify` on a broken chain). */
+  checkFailed: 4,
 } as const;
 
 /** A mistake the user can fix: printed as one line, never with a stack trace. */

@@ -8,6 +8,8 @@ import { devCommand } from './dev.ts';
 import { workerCommand } from './worker.ts';
 import { temporalCommand } from './temporal.ts';
 import { dbCommand } from './db.ts';
+import { modelsCommand } from './models.ts';
+import { auditCommand } from './audit.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -16,6 +18,8 @@ export function buildProgram(): Command {
   program.addCommand(workerCommand());
   program.addCommand(temporalCommand());
   program.addCommand(dbCommand());
+  program.addCommand(modelsCommand());
+  program.addCommand(auditCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

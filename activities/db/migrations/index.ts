@@ -5,7 +5,9 @@
  */
 import type { Migration } from 'kysely/migration';
 import { instance } from './0001_instance.ts';
+import { registry } from './0002_registry.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_instance': instance,
+  '0002_registry': registry,
 };

@@ -3,30 +3,15 @@
  * lineage round-trips, idempotent retries, the 50-way registration race, alias history, bad input,
  * transactions that fail half-way, and tampering found by the hash chain.
  */
-import { createHash } from 'node:crypto';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../activities/db/database.ts';
 import { PostgresModelRegistry } from '../activities/registry/postgres-registry.ts';
 import { RegistryError } from '../activities/registry/port.ts';
 import { hashEvent } from '../activities/registry/audit-chain.ts';
-import type { LineageInput, RegisterVersionInput } from '../core/registry.ts';
+import type { RegisterVersionInput } from '../core/registry.ts';
+import { lineage, sha } from './helpers/lineage.ts';
 import { isolatedDatabase, type IsolatedDatabase } from './helpers/databases.ts';
-
-const sha = (text: string) => createHash('sha256').update(text).digest('hex');
-
-export function lineage(overrides: Partial<LineageInput> = {}): LineageInput {
-  return {
-    code: { repository: 'github.com/acme/fraud', commit: '3f2c1d9e8b7a' },
-    trainData: { uri: 's3://acme-ml/fraud/train-2026-11.csv', sha256: sha('train') },
-    holdoutData: { uri: 's3://acme-ml/fraud/holdout-2026-11.csv', sha256: sha('holdout') },
-    parameters: { learningRate: 0.1, maxDepth: 6, features: ['amount', 'merchant'] },
-    metrics: { accuracy: 0.9312, f1: 0.8805, rocAuc: 0.9641 },
-    artifact: { uri: 's3://acme-ml/fraud/models/model.tar.gz', sha256: sha('model') },
-    training: { backend: 'sagemaker', jobId: 'driftline-ct-fraud-3f2c1d9' },
-    ...overrides,
-  };
-}
 
 function registration(model: string, key: string, extra: Partial<RegisterVersionInput> = {}): RegisterVersionInput {
   return {

@@ -64,8 +64,8 @@ export function describeVersion(d: ModelVersionDetails): string[] {
     ['artifact', lineage.artifact.uri],
     ['', `sha256 ${lineage.artifact.sha256}`],
     ['training', `${lineage.training.backend}${lineage.training.jobId ? ` job ${lineage.training.jobId}` : ''}`],
-    ['parameters', Object.entries(lineage.parameters).map(([k, v]) => `${k}=${formatValue(v)}`).join('  ') || '-'],
-    ['metrics', Object.entries(lineage.metrics).map(([k, v]) => `${k}=${formatValue(v)}`).join('  ') || '-'],
+    ['parameters', keyValues(lineage.parameters)],
+    ['metrics', keyValues(lineage.metrics)],
   ];
   for (const line of table(rows)) lines.push(`  ${line}`);
   lines.push('', 'alias history');
@@ -91,6 +91,12 @@ export function describeVersion(d: ModelVersionDetails): string[] {
     );
   }
   return lines;
+}
+
+/** `k=v` pairs in name order (jsonb does not keep insertion order). */
+function keyValues(record: Record<string, unknown>): string {
+  const entries = Object.entries(record).sort(([a], [b]) => a.localeCompare(b));
+  return entries.map(([k, v]) => `${k}=${formatValue(v)}`).join('  ') || '-';
 }
 
 function firstIssue(error: unknown): string {

@@ -179,6 +179,32 @@ export interface AuditEvent {
   hash: string;
 }
 
-export type AuditAction = 'model.created' | 'version.registered' | 'alias.moved' | 'evidence.attached' | 'approval.recorded';
+export type AuditAction = 'model.created' | 'version.registered' | 'alias.moved' | 'evidence.attached' | 'approval.recorded' | 'run.finished';
+
+export const recordRunSchema = z.object({
+  model: modelNameSchema,
+  workflowType: nonEmpty,
+  workflowId: nonEmpty,
+  runId: nonEmpty,
+  outcome: z.enum(['registered', 'rejected', 'failed', 'promoted', 'rolled-back']),
+  version: versionNumberSchema.nullable().default(null),
+  reason: z.string().max(16_384).nullable().default(null),
+  trigger: nonEmpty,
+  requestedBy: nonEmpty,
+});
+export type RecordRunInput = z.input<typeof recordRunSchema>;
+
+export interface PipelineRunRecord {
+  model: string;
+  workflowType: string;
+  workflowId: string;
+  runId: string;
+  outcome: 'registered' | 'rejected' | 'failed' | 'promoted' | 'rolled-back';
+  version: number | null;
+  reason: string | null;
+  trigger: string;
+  requestedBy: string;
+  finishedAt: string;
+}
 
 export const GENESIS_HASH = '0'.repeat(64);

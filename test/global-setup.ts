@@ -11,6 +11,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, DefaultLogger } from '@temporalio/worker';
 import type { TestProject } from 'vitest/node';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { SEARCH_ATTRIBUTES } from '../core/names.ts';
 import { provisionTemporalCli } from '../scripts/lib/temporal-cli.ts';
@@ -29,6 +32,7 @@ declare module 'vitest' {
     temporalNamespace: string;
     databaseUrl: string;
     databaseKind: 'postgres' | 'embedded';
+    workerHome: string;
     motoEndpoint: string | null;
   }
 }
@@ -62,7 +66,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
     teardowns.push(() => db.destroy());
     await migrateToLatest(db as never);
 
-    const workers = await createDriftlineWorkers({ connection: env.nativeConnection, namespace: 'default', db });
+    const home = await mkdtemp(join(tmpdir(), 'driftline-test-home-'));
+    teardowns.push(() => rm(home, { recursive: true, force: true }));
+    const workers = await createDriftlineWorkers({ connection: env.nativeConnection, namespace: 'default', db, home });
     const running = workers.run();
     teardowns.push(async () => {
       workers.shutdown();
@@ -78,6 +84,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('temporalNamespace', 'default');
     project.provide('databaseUrl', database.url);
     project.provide('databaseKind', database.kind);
+    project.provide('workerHome', home);
     project.provide('motoEndpoint', moto?.endpoint ?? null);
     return teardown;
   } catch (error) {

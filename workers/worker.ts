@@ -15,6 +15,8 @@ export interface DriftlineWorkersOptions {
   connection: NativeConnection;
   namespace: string;
   db: DriftlineDb;
+  /** Driftline's state directory (local training jobs, default artifact store). */
+  home: string;
   taskQueues?: readonly TaskQueueName[];
   /** A prebuilt bundle; when absent the workflows are bundled from source once. */
   workflowBundle?: WorkflowBundle;
@@ -30,7 +32,7 @@ export interface DriftlineWorkers {
 
 export async function createDriftlineWorkers(options: DriftlineWorkersOptions): Promise<DriftlineWorkers> {
   const taskQueues = options.taskQueues ?? [TASK_QUEUES.orchestration, TASK_QUEUES.training];
-  const activities = createActivities({ db: options.db });
+  const activities = createActivities({ db: options.db, home: options.home });
   const needsWorkflows = taskQueues.includes(TASK_QUEUES.orchestration);
   const workflowBundle =
     options.workflowBundle ?? (needsWorkflows ? await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger }) : undefined);

@@ -123,7 +123,21 @@ export interface AuditHeadTable {
   hash: string;
 }
 
+export interface PipelineRunsTable {
+  workflow_id: string;
+  run_id: string;
+  model_name: string;
+  workflow_type: string;
+  outcome: 'registered' | 'rejected' | 'failed' | 'promoted' | 'rolled-back';
+  version: number | null;
+  reason: string | null;
+  trigger: string;
+  requested_by: string;
+  finished_at: Date;
+}
+
 export interface RegistryTables {
+  pipeline_runs: PipelineRunsTable;
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   aliases: AliasesTable;

@@ -17,6 +17,7 @@ import {
   type MoveAliasInput,
   type RecordApprovalInput,
   type RegisterVersionInput,
+  type RecordRunInput,
 } from '../../core/registry.ts';
 import { RegistryError, type ModelRegistry } from './port.ts';
 
@@ -53,6 +54,11 @@ export function createRegistryActivities(registry: ModelRegistry) {
           })
         ).value,
       );
+    },
+    async recordPipelineRun(input: Omit<RecordRunInput, 'workflowId' | 'runId'>) {
+      const { workflow } = callerIdentity();
+      if (!workflow) throw ApplicationFailure.nonRetryable('recordPipelineRun must be called from a workflow', INVALID_INPUT);
+      return finalOnRefusal(async () => (await registry.recordRun({ ...input, workflowId: workflow.workflowId, runId: workflow.runId })).value);
     },
     async getModelLineage(input: { reference: string }): Promise<ModelVersionDetails> {
       return finalOnRefusal(async () => {

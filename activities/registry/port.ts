@@ -16,6 +16,8 @@ import type {
   MoveAliasInput,
   RecordApprovalInput,
   RegisterVersionInput,
+  RecordRunInput,
+  PipelineRunRecord,
 } from '../../core/registry.ts';
 import type { ChainProblem } from './audit-chain.ts';
 
@@ -37,6 +39,9 @@ export interface ModelRegistry {
   moveAlias(input: MoveAliasInput): Promise<Written<AliasMoveRecord>>;
   attachEvidence(input: AttachEvidenceInput): Promise<Written<EvidenceRecord>>;
   recordApproval(input: RecordApprovalInput): Promise<Written<ApprovalRecord>>;
+  /** How a pipeline run ended (once per workflow run; a retry returns the first record). */
+  recordRun(input: RecordRunInput): Promise<Written<PipelineRunRecord>>;
+  listRuns(model: string): Promise<PipelineRunRecord[]>;
   listModels(): Promise<ModelSummary[]>;
   getVersion(reference: ModelReference): Promise<ModelVersionDetails>;
   auditLog(options?: { model?: string; afterSeq?: number; limit?: number }): Promise<AuditEvent[]>;

@@ -13,6 +13,8 @@ import {
   moveAliasSchema,
   recordApprovalSchema,
   registerVersionSchema,
+  recordRunSchema,
+  type PipelineRunRecord,
   type AliasMoveRecord,
   type ApprovalRecord,
   type AuditAction,
@@ -25,7 +27,7 @@ import {
   type ModelVersionRecord,
 } from '../../core/registry.ts';
 import type { DriftlineDb } from '../db/database.ts';
-import type { DriftlineDatabase, ModelVersionsTable, AliasMovesTable, EvidenceTable, ApprovalsTable, AuditLogTable } from '../db/schema.ts';
+import type { DriftlineDatabase, PipelineRunsTable, ModelVersionsTable, AliasMovesTable, EvidenceTable, ApprovalsTable, AuditLogTable } from '../db/schema.ts';
 import { appendAuditEvent, canonicalJson, ChainVerifier } from './audit-chain.ts';
 import { RegistryError, type AuditVerification, type ModelRegistry, type Written } from './port.ts';
 
@@ -227,6 +229,53 @@ export class PostgresModelRegistry implements ModelRegistry {
     }
   }
 
+  async recordRun(input: unknown): Promise<Written<PipelineRunRecord>> {
+    const request = parse(recordRunSchema, input, 'pipeline run');
+    const find = () =>
+      this.db.selectFrom('pipeline_runs').selectAll().where('workflow_id', '=', request.workflowId).where('run_id', '=', request.runId).executeTakeFirst();
+    const previous = await find();
+    if (previous) return { value: toRun(previous), created: false };
+    try {
+      const value = await this.db.transaction().execute(async (trx) => {
+        const at = new Date();
+        const row = {
+          workflow_id: request.workflowId,
+          run_id: request.runId,
+          model_name: request.model,
+          workflow_type: request.workflowType,
+          outcome: request.outcome,
+          version: request.version,
+          reason: request.reason,
+          trigger: request.trigger,
+          requested_by: request.requestedBy,
+          finished_at: at,
+        };
+        await trx.insertInto('pipeline_runs').values(row).execute();
+        await audit(trx, request.requestedBy, 'run.finished', request.model, request.version, at, {
+          workflowType: request.workflowType,
+          workflowId: request.workflowId,
+          runId: request.runId,
+          outcome: request.outcome,
+          reason: request.reason,
+          trigger: request.trigger,
+        });
+        return toRun(row);
+      });
+      return { value, created: true };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const winner = await find();
+        if (winner) return { value: toRun(winner), created: false };
+      }
+      throw error;
+    }
+  }
+
+  async listRuns(model: string): Promise<PipelineRunRecord[]> {
+    const rows = await this.db.selectFrom('pipeline_runs').selectAll().where('model_name', '=', model).orderBy('finished_at').execute();
+    return rows.map(toRun);
+  }
+
   async listModels(): Promise<ModelSummary[]> {
     const models = await this.db.selectFrom('models').selectAll().orderBy('name').execute();
     const aliases = await this.db.selectFrom('aliases').select(['model_name', 'alias', 'version']).execute();
@@ -337,6 +386,7 @@ class StateFromLog {
   private readonly aliases = new Map<string, { seq: number; version: number }>();
   private readonly evidence = new Map<string, number>();
   private readonly approvals = new Map<string, number>();
+  private readonly runs = new Map<string, { seq: number; outcome: unknown; reason: unknown }>();
 
   apply(event: AuditEvent): void {
     const key = `${event.model}@${event.version}`;
@@ -352,6 +402,9 @@ class StateFromLog {
         break;
       case 'approval.recorded':
         this.approvals.set(String(event.payload.idempotencyKey), event.seq);
+        break;
+      case 'run.finished':
+        this.runs.set(`${String(event.payload.workflowId)}/${String(event.payload.runId)}`, { seq: event.seq, outcome: event.payload.outcome, reason: event.payload.reason });
         break;
       case 'model.created':
         break;
@@ -408,6 +461,17 @@ class StateFromLog {
       this.approvals.delete(row.idempotency_key);
     }
     for (const [key, seq] of this.approvals) problems.push({ seq, kind: 'state-mismatch', detail: `approval ${key}, recorded by event ${seq}, was deleted` });
+    const runRows = await db.selectFrom('pipeline_runs').select(['workflow_id', 'run_id', 'outcome', 'reason']).execute();
+    for (const row of runRows) {
+      const key = `${row.workflow_id}/${row.run_id}`;
+      const logged = this.runs.get(key);
+      if (!logged) problems.push({ seq: Number.MAX_SAFE_INTEGER, kind: 'state-mismatch', detail: `pipeline run ${key} has no audit event` });
+      else if (logged.outcome !== row.outcome || logged.reason !== row.reason) {
+        problems.push({ seq: logged.seq, kind: 'state-mismatch', detail: `pipeline run ${key} no longer matches event ${logged.seq} (outcome or reason changed)` });
+      }
+      this.runs.delete(key);
+    }
+    for (const [key, logged] of this.runs) problems.push({ seq: logged.seq, kind: 'state-mismatch', detail: `pipeline run ${key}, recorded by event ${logged.seq}, was deleted` });
     problems.sort((a, b) => a.seq - b.seq);
     return problems[0];
   }
@@ -533,6 +597,21 @@ function toApproval(row: Omit<Selectable<ApprovalsTable>, 'id'>): ApprovalRecord
     signed: row.signature !== null,
     comment: row.comment,
     decidedAt: row.decided_at.toISOString(),
+  };
+}
+
+function toRun(row: Selectable<PipelineRunsTable>): PipelineRunRecord {
+  return {
+    model: row.model_name,
+    workflowType: row.workflow_type,
+    workflowId: row.workflow_id,
+    runId: row.run_id,
+    outcome: row.outcome,
+    version: row.version,
+    reason: row.reason,
+    trigger: row.trigger,
+    requestedBy: row.requested_by,
+    finishedAt: row.finished_at.toISOString(),
   };
 }
 

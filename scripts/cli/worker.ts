@@ -30,6 +30,7 @@ export function workerCommand(): Command {
         connection,
         namespace: namespace ?? 'default',
         db: database.db,
+        home: driftlineHome(),
         taskQueues: flags.taskQueue,
       });
       const stop = () => workers.shutdown();

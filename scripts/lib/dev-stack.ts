@@ -135,7 +135,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
     if (options.worker) {
       const connection = await NativeConnection.connect({ address });
       cleanups.push(() => connection.close());
-      workers = await createDriftlineWorkers({ connection, namespace: DEV_NAMESPACE, db: database.db });
+      workers = await createDriftlineWorkers({ connection, namespace: DEV_NAMESPACE, db: database.db, home });
       const running = workers.run();
       const w = workers;
       cleanups.push(async () => {

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 
 export interface MotoServer {
@@ -49,6 +50,8 @@ export async function startMotoServer(): Promise<MotoServer | undefined> {
 async function findMoto(): Promise<string | undefined> {
   const explicit = process.env.MOTO_SERVER?.trim();
   if (explicit) return explicit;
+  const venv = fileURLToPath(new URL('../../.driftline/venv/bin/moto_server', import.meta.url));
+  if (await access(venv, constants.X_OK).then(() => true, () => false)) return venv;
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, 'moto_server');

@@ -6,8 +6,10 @@
 import type { Migration } from 'kysely/migration';
 import { instance } from './0001_instance.ts';
 import { registry } from './0002_registry.ts';
+import { pipelineRuns } from './0003_pipeline_runs.ts';
 
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_instance': instance,
   '0002_registry': registry,
+  '0003_pipeline_runs': pipelineRuns,
 };

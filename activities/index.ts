@@ -12,6 +12,8 @@ import { createRegistryActivities } from './registry/activities.ts';
 import { PostgresModelRegistry } from './registry/postgres-registry.ts';
 import { createTrainingActivities, type TrainingBackends } from './training/activities.ts';
 import { LocalTrainingBackend } from './training/local-backend.ts';
+import { SageMakerTrainingBackend } from './training/sagemaker-backend.ts';
+import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
 export interface ActivityDependencies {
   db: DriftlineDb;
@@ -37,6 +39,8 @@ export function createActivities(deps: ActivityDependencies): ActivitiesByQueue 
   const artifacts = createArtifactStore(deps.artifactsRoot ?? process.env.DRIFTLINE_ARTIFACTS ?? join(deps.home, 'artifacts'));
   const training = createTrainingActivities({
     local: new LocalTrainingBackend(join(deps.home, 'jobs'), artifacts),
+    // The client reads region, credentials and endpoint (AWS_ENDPOINT_URL) from the usual AWS settings.
+    sagemaker: new SageMakerTrainingBackend(new SageMakerClient({}), artifacts),
     ...deps.backends,
   });
   return {

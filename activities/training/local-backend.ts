@@ -11,8 +11,8 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { access, appendFile, constants, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { delimiter, join, resolve } from 'node:path';
 import { createHash } from 'node:crypto';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import { TrainingFailed, type JobHooks, type PredictionRequest, type PredictionResult, type TrainingBackend, type TrainingRequest, type TrainingResult } from './port.ts';
@@ -43,10 +43,16 @@ export class LocalTrainingBackend implements TrainingBackend {
     const outputDir = join(jobDir, 'output');
     const logFile = join(jobDir, 'train.log');
     const running = await readJson<RunningJob>(join(jobDir, 'job.json'));
+    const exitFile = join(jobDir, 'exit-code');
     let exitCode: number | null;
-    if (running && isAlive(running.pid)) {
+    const recorded = await readExitCode(exitFile);
+    if (running && recorded !== undefined) {
+      // A trainer started by a worker that died has already finished: use its outcome.
+      exitCode = recorded;
+    } else if (running && isAlive(running.pid)) {
       hooks.heartbeat({ phase: 'training', message: `resuming: trainer pid ${running.pid} is still running`, detail: { pid: running.pid } });
-      exitCode = await this.waitForOrphan(running.pid, jobDir, logFile, hooks);
+      await this.waitForOrphan(running.pid, jobDir, logFile, hooks);
+      exitCode = (await readExitCode(exitFile)) ?? null;
     } else {
       // Nothing running: start (again) from a clean output directory.
       await rm(outputDir, { recursive: true, force: true });
@@ -91,7 +97,7 @@ export class LocalTrainingBackend implements TrainingBackend {
   /** The job's directory: readable, and unique per key even when keys differ only in odd characters. */
   private jobDir(jobKey: string): string {
     const digest = createHash('sha256').update(jobKey).digest('hex').slice(0, 12);
-    return join(this.workRoot, 'jobs', `${safeName(jobKey).slice(0, 80)}-${digest}`);
+    return join(this.workRoot, `${safeName(jobKey).slice(0, 80)}-${digest}`);
   }
 
   private async run(
@@ -104,12 +110,19 @@ export class LocalTrainingBackend implements TrainingBackend {
   ): Promise<number | null> {
     const [program, ...baseArgs] = trainer.command;
     const cwd = trainer.workingDirectory ? resolve(trainer.workingDirectory) : process.cwd();
+    const exitFile = join(jobDir, phase === 'training' ? 'exit-code' : 'predict-exit-code');
+    await rm(exitFile, { force: true });
+    const found = await commandExists(program!, cwd);
+    if (!found) throw new TrainingFailed(`the trainer command "${program}" was not found (cwd ${cwd})`, true);
     const fd = openSync(logFile, 'a');
     let child;
     try {
-      child = spawn(program!, [...baseArgs, ...args], {
+      // A small shell wrapper writes the trainer's exit code to a file, so the outcome survives the
+      // worker: a retry after a crash reads it instead of training again.
+      const wrapper = '"$@"; code=$?; echo "$code" > "$DRIFTLINE_EXIT_FILE"; exit "$code"';
+      child = spawn('/bin/sh', ['-c', wrapper, 'driftline-trainer', program!, ...baseArgs, ...args], {
         cwd,
-        env: { ...process.env, ...trainer.env },
+        env: { ...process.env, ...trainer.env, DRIFTLINE_EXIT_FILE: exitFile },
         stdio: ['ignore', fd, fd],
         detached: true, // own process group: survives a worker crash, and can be killed as a whole
       });
@@ -133,11 +146,12 @@ export class LocalTrainingBackend implements TrainingBackend {
       await appendFile(join(jobDir, 'launches.jsonl'), `${JSON.stringify(job)}\n`);
     }
     const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code, signal) => resolveExit(signal ? null : code)));
+    // 127 from the wrapper: the shell could not run the program (not executable, bad interpreter)
     return this.supervise(spawned, exited, logFile, hooks, phase);
   }
 
   private async waitForOrphan(pid: number, _jobDir: string, logFile: string, hooks: JobHooks): Promise<number | null> {
-    // Not our child: we cannot read its exit code, so success is judged by its outputs.
+    // Not our child: its exit code comes from the wrapper's file once it is gone.
     const exited = (async () => {
       while (isAlive(pid)) await sleep(200);
       return 0;
@@ -193,6 +207,31 @@ export async function readTrainerMetrics(path: string): Promise<Record<string, n
     metrics[name] = value;
   }
   return metrics;
+}
+
+async function readExitCode(path: string): Promise<number | undefined> {
+  try {
+    const code = Number((await readFile(path, 'utf8')).trim());
+    return Number.isInteger(code) ? code : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `program` resolves to an executable (a path relative to cwd, or a name on PATH). */
+async function commandExists(program: string, cwd: string): Promise<boolean> {
+  const candidates = program.includes('/')
+    ? [resolve(cwd, program)]
+    : (process.env.PATH ?? '').split(delimiter).filter(Boolean).map((dir) => join(dir, program));
+  for (const candidate of candidates) {
+    try {
+      await access(candidate, constants.X_OK);
+      return true;
+    } catch {
+      // keep looking
+    }
+  }
+  return false;
 }
 
 function safeName(text: string): string {

@@ -179,7 +179,40 @@ export interface AuditEvent {
   hash: string;
 }
 
-export type AuditAction = 'model.created' | 'version.registered' | 'alias.moved' | 'evidence.attached' | 'approval.recorded' | 'run.finished';
+export type AuditAction =
+  | 'model.created'
+  | 'version.registered'
+  | 'alias.moved'
+  | 'evidence.attached'
+  | 'approval.recorded'
+  | 'run.finished'
+  | 'drift.checked';
+
+export const recordDriftCheckSchema = z.object({
+  model: modelNameSchema,
+  workflowId: nonEmpty,
+  runId: nonEmpty,
+  window: z.object({ uri: uriSchema, sha256: sha256Schema.nullable().default(null) }),
+  status: z.enum(['drift', 'no-drift', 'failed']),
+  driftShare: z.number().min(0).max(1).nullable().default(null),
+  driftedColumns: z.array(z.string()).default([]),
+  report: z.object({ uri: uriSchema, sha256: sha256Schema }).nullable().default(null),
+  reason: z.string().max(16_384).nullable().default(null),
+  actor: nonEmpty,
+});
+export type RecordDriftCheckInput = z.input<typeof recordDriftCheckSchema>;
+
+export interface DriftCheckRecord {
+  model: string;
+  workflowId: string;
+  window: { uri: string; sha256: string | null };
+  status: 'drift' | 'no-drift' | 'failed';
+  driftShare: number | null;
+  driftedColumns: string[];
+  report: { uri: string; sha256: string } | null;
+  reason: string | null;
+  checkedAt: string;
+}
 
 export const recordRunSchema = z.object({
   model: modelNameSchema,

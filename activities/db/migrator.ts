@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { Migrator, type MigrationResult } from 'kysely/migration';
+import { Migrator, type MigrationResult } from 'kysely';
 import { MIGRATIONS } from './migrations/index.ts';
 
 export interface MigrationReport {

@@ -136,8 +136,25 @@ export interface PipelineRunsTable {
   finished_at: Date;
 }
 
+export interface DriftReportsTable {
+  id: Generated<string>;
+  model_name: string;
+  workflow_id: string;
+  run_id: string;
+  window_uri: string;
+  window_sha256: string | null;
+  status: 'drift' | 'no-drift' | 'failed';
+  drift_share: number | null;
+  drifted_columns: Json;
+  report_uri: string | null;
+  report_sha256: string | null;
+  reason: string | null;
+  checked_at: Date;
+}
+
 export interface RegistryTables {
   pipeline_runs: PipelineRunsTable;
+  drift_reports: DriftReportsTable;
   models: ModelsTable;
   model_versions: ModelVersionsTable;
   aliases: AliasesTable;

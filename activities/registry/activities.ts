@@ -18,6 +18,7 @@ import {
   type RecordApprovalInput,
   type RegisterVersionInput,
   type RecordRunInput,
+  type RecordDriftCheckInput,
 } from '../../core/registry.ts';
 import { RegistryError, type ModelRegistry } from './port.ts';
 
@@ -59,6 +60,17 @@ export function createRegistryActivities(registry: ModelRegistry) {
       const { workflow } = callerIdentity();
       if (!workflow) throw ApplicationFailure.nonRetryable('recordPipelineRun must be called from a workflow', INVALID_INPUT);
       return finalOnRefusal(async () => (await registry.recordRun({ ...input, workflowId: workflow.workflowId, runId: workflow.runId })).value);
+    },
+    async recordDriftCheck(input: Omit<RecordDriftCheckInput, 'workflowId' | 'runId'>) {
+      const { workflow } = callerIdentity();
+      if (!workflow) throw ApplicationFailure.nonRetryable('recordDriftCheck must be called from a workflow', INVALID_INPUT);
+      return finalOnRefusal(async () => (await registry.recordDriftCheck({ ...input, workflowId: workflow.workflowId, runId: workflow.runId })).value);
+    },
+    /** When the last pipeline run with this trigger finished, or null: the drift monitor's cool-down clock. */
+    async lastPipelineRun(input: { model: string; trigger: string }): Promise<{ finishedAt: string; outcome: string } | null> {
+      const runs = await registry.listRuns(input.model, { trigger: input.trigger });
+      const last = runs.at(-1);
+      return last ? { finishedAt: last.finishedAt, outcome: last.outcome } : null;
     },
     async getModelLineage(input: { reference: string }): Promise<ModelVersionDetails> {
       return finalOnRefusal(async () => {

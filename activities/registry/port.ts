@@ -18,6 +18,8 @@ import type {
   RegisterVersionInput,
   RecordRunInput,
   PipelineRunRecord,
+  RecordDriftCheckInput,
+  DriftCheckRecord,
 } from '../../core/registry.ts';
 import type { ChainProblem } from './audit-chain.ts';
 
@@ -41,7 +43,10 @@ export interface ModelRegistry {
   recordApproval(input: RecordApprovalInput): Promise<Written<ApprovalRecord>>;
   /** How a pipeline run ended (once per workflow run; a retry returns the first record). */
   recordRun(input: RecordRunInput): Promise<Written<PipelineRunRecord>>;
-  listRuns(model: string): Promise<PipelineRunRecord[]>;
+  listRuns(model: string, options?: { trigger?: string }): Promise<PipelineRunRecord[]>;
+  /** One drift check of a model's window (once per monitor run). */
+  recordDriftCheck(input: RecordDriftCheckInput): Promise<Written<DriftCheckRecord>>;
+  listDriftChecks(model: string): Promise<DriftCheckRecord[]>;
   listModels(): Promise<ModelSummary[]>;
   getVersion(reference: ModelReference): Promise<ModelVersionDetails>;
   auditLog(options?: { model?: string; afterSeq?: number; limit?: number }): Promise<AuditEvent[]>;

@@ -14,6 +14,8 @@ import {
   recordApprovalSchema,
   registerVersionSchema,
   recordRunSchema,
+  recordDriftCheckSchema,
+  type DriftCheckRecord,
   type PipelineRunRecord,
   type AliasMoveRecord,
   type ApprovalRecord,
@@ -27,7 +29,7 @@ import {
   type ModelVersionRecord,
 } from '../../core/registry.ts';
 import type { DriftlineDb } from '../db/database.ts';
-import type { DriftlineDatabase, PipelineRunsTable, ModelVersionsTable, AliasMovesTable, EvidenceTable, ApprovalsTable, AuditLogTable } from '../db/schema.ts';
+import type { DriftlineDatabase, DriftReportsTable, PipelineRunsTable, ModelVersionsTable, AliasMovesTable, EvidenceTable, ApprovalsTable, AuditLogTable } from '../db/schema.ts';
 import { appendAuditEvent, canonicalJson, ChainVerifier } from './audit-chain.ts';
 import { RegistryError, type AuditVerification, type ModelRegistry, type Written } from './port.ts';
 
@@ -271,9 +273,62 @@ export class PostgresModelRegistry implements ModelRegistry {
     }
   }
 
-  async listRuns(model: string): Promise<PipelineRunRecord[]> {
-    const rows = await this.db.selectFrom('pipeline_runs').selectAll().where('model_name', '=', model).orderBy('finished_at').execute();
+  async listRuns(model: string, options: { trigger?: string } = {}): Promise<PipelineRunRecord[]> {
+    let query = this.db.selectFrom('pipeline_runs').selectAll().where('model_name', '=', model);
+    if (options.trigger) query = query.where('trigger', '=', options.trigger);
+    const rows = await query.orderBy('finished_at').execute();
     return rows.map(toRun);
+  }
+
+  async recordDriftCheck(input: unknown): Promise<Written<DriftCheckRecord>> {
+    const request = parse(recordDriftCheckSchema, input, 'drift check');
+    const find = () =>
+      this.db.selectFrom('drift_reports').selectAll().where('workflow_id', '=', request.workflowId).where('run_id', '=', request.runId).executeTakeFirst();
+    const previous = await find();
+    if (previous) return { value: toDriftCheck(previous), created: false };
+    try {
+      const value = await this.db.transaction().execute(async (trx) => {
+        const at = new Date();
+        const row = {
+          model_name: request.model,
+          workflow_id: request.workflowId,
+          run_id: request.runId,
+          window_uri: request.window.uri,
+          window_sha256: request.window.sha256,
+          status: request.status,
+          drift_share: request.driftShare,
+          drifted_columns: JSON.stringify(request.driftedColumns),
+          report_uri: request.report?.uri ?? null,
+          report_sha256: request.report?.sha256 ?? null,
+          reason: request.reason,
+          checked_at: at,
+        };
+        await trx.insertInto('drift_reports').values(row).execute();
+        await audit(trx, request.actor, 'drift.checked', request.model, null, at, {
+          workflowId: request.workflowId,
+          runId: request.runId,
+          window: request.window,
+          status: request.status,
+          driftShare: request.driftShare,
+          driftedColumns: request.driftedColumns,
+          report: request.report,
+          reason: request.reason,
+        });
+        return toDriftCheck({ ...row, id: '0', drifted_columns: request.driftedColumns });
+      });
+      return { value, created: true };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const winner = await find();
+        if (winner) return { value: toDriftCheck(winner), created: false };
+      }
+      throw error;
+    }
+  }
+
+  async listDriftChecks(model: string): Promise<DriftCheckRecord[]> {
+    const rows = await this.db.selectFrom('drift_reports').selectAll().where('model_name', '=', model).orderBy('id').execute();
+    return rows.map(toDriftCheck);
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -612,6 +667,20 @@ function toRun(row: Selectable<PipelineRunsTable>): PipelineRunRecord {
     trigger: row.trigger,
     requestedBy: row.requested_by,
     finishedAt: row.finished_at.toISOString(),
+  };
+}
+
+function toDriftCheck(row: Selectable<DriftReportsTable>): DriftCheckRecord {
+  return {
+    model: row.model_name,
+    workflowId: row.workflow_id,
+    window: { uri: row.window_uri, sha256: row.window_sha256 },
+    status: row.status,
+    driftShare: row.drift_share,
+    driftedColumns: row.drifted_columns as string[],
+    report: row.report_uri && row.report_sha256 ? { uri: row.report_uri, sha256: row.report_sha256 } : null,
+    reason: row.reason,
+    checkedAt: row.checked_at.toISOString(),
   };
 }
 

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 
 /** How each pipeline run ended, with its reason: failed runs leave a record even without a version. */
 export const pipelineRuns: Migration = {

@@ -4,14 +4,16 @@
  * cancellation.
  *
  * What moto (5.x) can and cannot show, which shapes these tests:
- *  - a training or transform job is `Completed` the moment it is created (no InProgress, and no
- *    state-manager model for SageMaker), with ModelArtifacts at
- *    `<S3OutputPath>/<job name>/output/model.tar.gz`, but nothing is written to S3: the tests put
- *    the model and the transform output there themselves;
+ *  - stock moto marks a training or transform job `Completed` the moment it is created, with
+ *    ModelArtifacts at `<S3OutputPath>/<job name>/output/model.tar.gz`, but writes nothing to S3:
+ *    the tests put the model and the transform output there themselves;
  *  - a second Create with the same name silently replaces the job (no ResourceInUse), so "one job"
  *    is also checked by counting the CreateTrainingJob requests the client sent;
- *  - StopTrainingJob is not implemented (HTTP 500). The cancellation test therefore runs only when
- *    the moto in use can hold a job InProgress and stop it (probed below); otherwise it is skipped.
+ *  - stock moto has no running state and no StopTrainingJob (HTTP 500). The test harness starts
+ *    moto through test/fixtures/moto/moto_server_sagemaker.py, which gives training jobs a lifecycle
+ *    through moto's own state manager (stock behaviour by default; held InProgress on request) and
+ *    implements StopTrainingJob. The cancellation test still probes for both and is skipped (not
+ *    passed) against a moto that lacks them.
  */
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import {
@@ -67,8 +69,25 @@ function sagemaker(options: { maxAttempts?: number } = {}): { client: SageMakerC
  * Whether this moto can show a job while it runs and stop it: a fresh job must be InProgress and
  * StopTrainingJob must answer like AWS. Returns why not, or undefined when it can.
  */
+async function setTrainingJobTransition(transition: Record<string, unknown>): Promise<void> {
+  const response = await fetch(`${moto}/moto-api/state-manager/set-transition`, {
+    method: 'POST',
+    body: JSON.stringify({ model_name: 'sagemaker::training_job', transition }),
+  });
+  if (!response.ok) throw new Error(`moto state manager refused the transition: HTTP ${response.status}`);
+}
+
+/** Keep new training jobs InProgress until stopped (moto's default completes them at once). */
+const holdJobsRunning = () => setTrainingJobTransition({ progression: 'manual', times: 1_000_000 });
+const completeJobsAtOnce = () => setTrainingJobTransition({ progression: 'immediate' });
+
 async function motoCannotCancel(): Promise<string | undefined> {
   if (!moto) return 'moto is not installed';
+  const held = await holdJobsRunning().then(
+    () => true,
+    () => false,
+  );
+  if (!held) return 'moto cannot represent it: its state manager has no sagemaker::training_job model';
   const { client } = sagemaker({ maxAttempts: 1 });
   const name = `probe-${randomBytes(6).toString('hex')}`;
   await client.send(
@@ -89,6 +108,7 @@ async function motoCannotCancel(): Promise<string | undefined> {
       error.name === 'ValidationException' ? 'ok' : `HTTP ${error.$metadata?.httpStatusCode ?? '?'} (${error.name})`,
   );
   client.destroy();
+  await completeJobsAtOnce();
   const reasons = [
     ...(status === 'InProgress' ? [] : [`a new training job is ${status} at once, never InProgress`]),
     ...(stop === 'ok' ? [] : [`StopTrainingJob is not implemented (it answers ${stop})`]),
@@ -336,6 +356,7 @@ describe('SageMaker training under Temporal (moto over HTTP)', () => {
     const name = trainingJobName(request.model, request.jobKey);
 
     const workflowId = uniqueId('train-cancel');
+    await holdJobsRunning();
     const error = await withWorker({ workflowsPath, activities }, async (taskQueue) => {
       const handle = await temporalClient.client.workflow.start('trainOnly', { taskQueue, workflowId, args: [request] });
       await until('the training job to be InProgress', async () => {
@@ -353,6 +374,7 @@ describe('SageMaker training under Temporal (moto over HTTP)', () => {
     expect(sent).toContain('StopTrainingJobCommand');
     const job = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
     expect(['Stopping', 'Stopped']).toContain(job.TrainingJobStatus);
+    await completeJobsAtOnce();
     client.destroy();
   });
 });

@@ -1,11 +1,11 @@
 /**
  * moto_server: the AWS APIs (S3, SageMaker, CloudWatch) over real HTTP, for adapter tests.
- * Started when installed; CI installs it (`pip install 'moto[server]'`) and sets
- * DRIFTLINE_REQUIRE_MOTO=1 so that a missing install fails the run instead of skipping suites.
+ * Started when moto is installed (scripts/setup-python.sh); CI sets DRIFTLINE_REQUIRE_MOTO=1 so
+ * that a missing install fails the run instead of skipping suites.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
 
@@ -15,19 +15,21 @@ export interface MotoServer {
 }
 
 export async function startMotoServer(): Promise<MotoServer | undefined> {
-  const binary = await findMoto();
-  if (!binary) {
+  const python = await findMotoPython();
+  if (!python) {
     if (process.env.DRIFTLINE_REQUIRE_MOTO === '1') {
-      throw new Error('moto_server is not installed but DRIFTLINE_REQUIRE_MOTO=1: run `pip install "moto[server]"`.');
+      throw new Error('moto_server is not installed but DRIFTLINE_REQUIRE_MOTO=1: run `bash scripts/setup-python.sh`.');
     }
     return undefined;
   }
   const port = await freePort();
-  const child: ChildProcess = spawn(binary, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // moto's own server, plus the SageMaker job lifecycle and StopTrainingJob it lacks (see the launcher).
+  const child: ChildProcess = spawn(python, [LAUNCHER, '-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const endpoint = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
+  for (;;) {
     if (child.exitCode !== null) throw new Error(`moto_server exited with code ${child.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`moto_server did not answer on ${endpoint} within 30s`);
     try {
       const response = await fetch(`${endpoint}/moto-api/`, { signal: AbortSignal.timeout(1000) });
       if (response.ok) break;
@@ -47,11 +49,28 @@ export async function startMotoServer(): Promise<MotoServer | undefined> {
   };
 }
 
-async function findMoto(): Promise<string | undefined> {
+const LAUNCHER = fileURLToPath(new URL('../fixtures/moto/moto_server_sagemaker.py', import.meta.url));
+
+/** A Python that can import moto: beside $MOTO_SERVER, the project venv, or python3 on PATH. */
+async function findMotoPython(): Promise<string | undefined> {
+  const candidates: string[] = [];
   const explicit = process.env.MOTO_SERVER?.trim();
-  if (explicit) return explicit;
-  const venv = fileURLToPath(new URL('../../.driftline/venv/bin/moto_server', import.meta.url));
-  if (await access(venv, constants.X_OK).then(() => true, () => false)) return venv;
+  if (explicit) candidates.push(join(dirname(explicit), 'python'));
+  candidates.push(fileURLToPath(new URL('../../.driftline/venv/bin/python', import.meta.url)));
+  const motoOnPath = await findMoto();
+  if (motoOnPath) candidates.push(join(dirname(motoOnPath), 'python'), 'python3');
+  for (const python of candidates) {
+    try {
+      execFileSync(python, ['-c', 'import moto.server, moto.sagemaker'], { stdio: 'ignore', timeout: 30_000 });
+      return python;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+
+async function findMoto(): Promise<string | undefined> {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (!dir) continue;
     const candidate = join(dir, 'moto_server');

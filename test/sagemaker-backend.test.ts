@@ -40,6 +40,7 @@ import { LocalTrainingBackend } from '../activities/training/local-backend.ts';
 import { TrainingFailed, type JobHooks, type Progress, type TrainingRequest } from '../activities/training/port.ts';
 import { predictionNames, predictionOutputPrefix, SageMakerTrainingBackend, trainingJobName, type SageMakerTrainer } from '../activities/training/sagemaker-backend.ts';
 import { testClient, uniqueId, withWorker } from './helpers/env.ts';
+import { withSageMakerLifecycle } from './helpers/moto.ts';
 
 const EventType = temporal.api.enums.v1.EventType;
 const workflowsPath = fileURLToPath(new URL('./fixtures/workflows/training.ts', import.meta.url));
@@ -116,7 +117,7 @@ async function motoCannotCancel(): Promise<string | undefined> {
   return reasons.length ? `moto cannot represent it: ${reasons.join('; ')}` : undefined;
 }
 
-const cannotCancel = await motoCannotCancel();
+const cannotCancel = moto ? await withSageMakerLifecycle(moto, motoCannotCancel) : 'moto is not installed';
 if (moto && cannotCancel) console.warn(`sagemaker-backend.test.ts: cancellation test skipped, ${cannotCancel}`);
 
 let bucket: string;
@@ -356,13 +357,14 @@ describe('SageMaker training under Temporal (moto over HTTP)', () => {
     const name = trainingJobName(request.model, request.jobKey);
 
     const workflowId = uniqueId('train-cancel');
-    await holdJobsRunning();
-    const error = await withWorker({ workflowsPath, activities }, async (taskQueue) => {
-      const handle = await temporalClient.client.workflow.start('trainOnly', { taskQueue, workflowId, args: [request] });
-      await until('the training job to be InProgress', async () => {
-        const [job] = await jobsNamed(client, name);
-        return job?.TrainingJobStatus === 'InProgress' ? job : undefined;
-      });
+    await withSageMakerLifecycle(moto!, async () => {
+      await holdJobsRunning();
+      const error = await withWorker({ workflowsPath, activities }, async (taskQueue) => {
+        const handle = await temporalClient.client.workflow.start('trainOnly', { taskQueue, workflowId, args: [request] });
+        await until('the training job to be InProgress', async () => {
+          const [job] = await jobsNamed(client, name);
+          return job?.TrainingJobStatus === 'InProgress' ? job : undefined;
+    });
       await handle.cancel();
       return handle.result().then(
         () => undefined,
@@ -375,6 +377,7 @@ describe('SageMaker training under Temporal (moto over HTTP)', () => {
     const job = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
     expect(['Stopping', 'Stopped']).toContain(job.TrainingJobStatus);
     await completeJobsAtOnce();
+    });
     client.destroy();
   });
 });

@@ -4,7 +4,8 @@
  * that a missing install fails the run instead of skipping suites.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { access, constants } from 'node:fs/promises';
+import { access, constants, mkdir, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from './ports.ts';
@@ -82,4 +83,28 @@ async function findMoto(): Promise<string | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * moto's state-manager transitions are global to the server. Suites that change the SageMaker
+ * training-job transition hold this lock (a directory, atomic to create) for as long as they
+ * depend on it, so two test files never fight over it.
+ */
+export async function withSageMakerLifecycle<T>(motoEndpoint: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), `driftline-moto-sagemaker-${new URL(motoEndpoint).port}.lock`);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`waited 120s for ${lock}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rmdir(lock).catch(() => {});
+  }
 }

@@ -364,19 +364,19 @@ describe('SageMaker training under Temporal (moto over HTTP)', () => {
         await until('the training job to be InProgress', async () => {
           const [job] = await jobsNamed(client, name);
           return job?.TrainingJobStatus === 'InProgress' ? job : undefined;
-    });
-      await handle.cancel();
-      return handle.result().then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    });
+        });
+        await handle.cancel();
+        return handle.result().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      });
 
-    expect(error).toBeInstanceOf(WorkflowFailedError);
-    expect(sent).toContain('StopTrainingJobCommand');
-    const job = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
-    expect(['Stopping', 'Stopped']).toContain(job.TrainingJobStatus);
-    await completeJobsAtOnce();
+      expect(error).toBeInstanceOf(WorkflowFailedError);
+      expect(sent).toContain('StopTrainingJobCommand');
+      const job = await client.send(new DescribeTrainingJobCommand({ TrainingJobName: name }));
+      expect(['Stopping', 'Stopped']).toContain(job.TrainingJobStatus);
+      await completeJobsAtOnce();
     });
     client.destroy();
   });

@@ -12,6 +12,7 @@ import { createRegistryActivities } from './registry/activities.ts';
 import { PostgresModelRegistry } from './registry/postgres-registry.ts';
 import { createTrainingActivities, type TrainingBackends } from './training/activities.ts';
 import { LocalTrainingBackend } from './training/local-backend.ts';
+import { createMonitoringActivities } from './monitoring/activities.ts';
 import { SageMakerTrainingBackend } from './training/sagemaker-backend.ts';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
@@ -45,6 +46,6 @@ export function createActivities(deps: ActivityDependencies): ActivitiesByQueue 
   });
   return {
     orchestration: { ...createRegistryActivities(registry), ...evaluationActivities },
-    training: { fingerprintArtifact, ...dataActivities, ...training },
+    training: { fingerprintArtifact, ...dataActivities, ...training, ...createMonitoringActivities(artifacts) },
   };
 }

@@ -3,3 +3,4 @@
  * worker's `workflowsPath`, so a workflow exported here is a workflow the worker runs.
  */
 export { continuousTraining } from './continuous-training.ts';
+export { driftMonitor } from './drift-monitor.ts';

@@ -19,7 +19,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareNumericColumns, DEFAULT_BIN_COUNT, type NumericDriftStatistics } from '../../core/drift/index.ts';
-import { fillSample, XorShift128, type SampleKind } from '../fixtures/prng.ts';
+import { fillSample, XorShift128 } from '../fixtures/prng.ts';
+import { columnKinds } from './columns.ts';
 
 const rounds = Number(process.env.DRIFT_BENCH_ROUNDS ?? 3);
 const rows = Number(process.env.DRIFT_BENCH_ROWS ?? 1_000_000);
@@ -33,20 +34,6 @@ interface ColumnResult {
   w1: number;
   psi: number;
   js: number;
-}
-
-/** Four kinds of column, so the run covers no drift, mild drift, range drift and heavy ties. */
-function columnKinds(index: number): [SampleKind, SampleKind] {
-  switch (index % 4) {
-    case 0:
-      return [{ kind: 'bell', scale: 1, shift: 0 }, { kind: 'bell', scale: 1, shift: 0 }];
-    case 1:
-      return [{ kind: 'bell', scale: 2, shift: 10 }, { kind: 'bell', scale: 2, shift: 10.004 }];
-    case 2:
-      return [{ kind: 'uniform', lo: -5, hi: 5 }, { kind: 'uniform', lo: -4.5, hi: 5.5 }];
-    default:
-      return [{ kind: 'integers', levels: 50, offset: 0 }, { kind: 'integers', levels: 51, offset: 0 }];
-  }
 }
 
 function median(values: number[]): number {

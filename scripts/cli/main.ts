@@ -10,6 +10,7 @@ import { temporalCommand } from './temporal.ts';
 import { dbCommand } from './db.ts';
 import { modelsCommand } from './models.ts';
 import { auditCommand } from './audit.ts';
+import { driftCommand } from './drift.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(modelsCommand());
   program.addCommand(auditCommand());
+  program.addCommand(driftCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

@@ -10,7 +10,12 @@ import { temporalCommand } from './temporal.ts';
 import { dbCommand } from './db.ts';
 import { modelsCommand } from './models.ts';
 import { auditCommand } from './audit.ts';
+import { runCommand } from './run.ts';
+import { listCommand, statusCommand } from './pipelines.ts';
+import { policyCommand } from './policy.ts';
+import { scheduleCommand } from './schedule.ts';
 import { driftCommand } from './drift.ts';
+import { approveCommand, gateCommand, keysCommand, rejectCommand } from './compliance.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -21,7 +26,16 @@ export function buildProgram(): Command {
   program.addCommand(dbCommand());
   program.addCommand(modelsCommand());
   program.addCommand(auditCommand());
+  program.addCommand(runCommand());
+  program.addCommand(statusCommand());
+  program.addCommand(listCommand());
+  program.addCommand(policyCommand());
+  program.addCommand(scheduleCommand());
   program.addCommand(driftCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(approveCommand());
+  program.addCommand(rejectCommand());
+  program.addCommand(gateCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

@@ -1,0 +1,29 @@
+/**
+ * The CLI's connection to Temporal, configured the way every Temporal tool is: TEMPORAL_ADDRESS,
+ * TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS files, or a profile in the Temporal config file
+ * (@temporalio/envconfig). Defaults to the dev stack on 127.0.0.1:7233.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+
+export class TemporalUnreachable extends Error {
+  override readonly name = 'TemporalUnreachable';
+}
+
+export async function withTemporalClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const { connectionOptions, namespace } = loadClientConnectConfig();
+  const address = connectionOptions.address ?? '127.0.0.1:7233';
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ ...connectionOptions, address, connectTimeout: '5s' });
+  } catch (error) {
+    throw new TemporalUnreachable(
+      `Cannot reach the Temporal server at ${address} (${error instanceof Error ? error.message : String(error)}); start it with \`npm start\` or set TEMPORAL_ADDRESS.`,
+    );
+  }
+  try {
+    return await fn(new Client({ connection, namespace: namespace ?? 'default' }));
+  } finally {
+    await connection.close();
+  }
+}

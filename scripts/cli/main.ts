@@ -82,4 +82,5 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-process.exitCode = await main(process.argv);
+// Imported by tests for its program only: running main there would parse vitest's argv.
+if (process.env.DRIFTLINE_CLI_NO_MAIN !== '1') process.exitCode = await main(process.argv);

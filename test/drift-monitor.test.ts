@@ -16,6 +16,7 @@ import type { DriftlineDb } from '../activities/db/database.ts';
 import { driftRetrainingWorkflowId, type DriftMonitorInput, type DriftMonitorOutcome } from '../core/drift-monitor.ts';
 import { createDriftMonitorSchedule } from '../scripts/lib/schedules.ts';
 import { testClient, testDb } from './helpers/env.ts';
+import { saveHistoryIfRecording } from './helpers/histories.ts';
 import { CREDIT_HOLDOUT, CREDIT_TRAIN, creditPipeline, REPO_ROOT, uniqueModel } from './helpers/pipelines.ts';
 
 const DRIFTED = join(REPO_ROOT, 'scripts/examples/credit/current-drifted.csv');
@@ -40,14 +41,16 @@ afterAll(async () => {
 });
 
 /** Fires the schedule once and returns the outcome of the monitor run it started. */
-async function fire(temporal: Client, schedule: ScheduleHandle, previousActions: number): Promise<DriftMonitorOutcome> {
+async function fire(temporal: Client, schedule: ScheduleHandle, previousActions: number, record?: string): Promise<DriftMonitorOutcome> {
   await schedule.trigger();
   for (let i = 0; ; i++) {
     const { info } = await schedule.describe();
     const action = info.recentActions[previousActions];
     if (action) {
       const handle = temporal.workflow.getHandle(action.action.workflow.workflowId, action.action.workflow.firstExecutionRunId);
-      return (await handle.result()) as DriftMonitorOutcome;
+      const outcome = (await handle.result()) as DriftMonitorOutcome;
+      if (record) await saveHistoryIfRecording('workflows', record, await handle.fetchHistory());
+      return outcome;
     }
     if (i > 300) throw new Error('the schedule never started the monitor');
     await new Promise((r) => setTimeout(r, 100));
@@ -76,12 +79,12 @@ describe('driftMonitor', () => {
     await copyFile(DRIFTED, window);
     const schedule = await monitor(model, pathToFileURL(window).href, true);
 
-    const first = await fire(client.client, schedule, 0);
+    const first = await fire(client.client, schedule, 0, 'drift-monitor-started-retraining');
     expect(first).toMatchObject({ outcome: 'drift', retraining: { action: 'started', workflowId: driftRetrainingWorkflowId(model) } });
     expect(first.outcome === 'drift' && first.driftedColumns.length).toBeGreaterThan(0);
 
     // the next window is drifted too, while the retraining still trains
-    const second = await fire(client.client, schedule, 1);
+    const second = await fire(client.client, schedule, 1, 'drift-monitor-already-running');
     expect(second).toMatchObject({ outcome: 'drift', retraining: { action: 'already-running' } });
 
     const retraining = client.client.workflow.getHandle(driftRetrainingWorkflowId(model));
@@ -111,7 +114,7 @@ describe('driftMonitor', () => {
 
     const broken = uniqueModel('credit-broken');
     const missing = await monitor(broken, pathToFileURL(join(dir, 'not-published-yet.csv')).href, true);
-    const outcome = await fire(client.client, missing, 0);
+    const outcome = await fire(client.client, missing, 0, 'drift-monitor-window-failed');
     expect(outcome).toMatchObject({ outcome: 'window-failed', model: broken });
     expect(outcome.outcome === 'window-failed' && outcome.reason).toContain('not-published-yet.csv');
     const checks = await new PostgresModelRegistry(db).listDriftChecks(broken);

@@ -15,7 +15,6 @@ import { listCommand, statusCommand } from './pipelines.ts';
 import { policyCommand } from './policy.ts';
 import { scheduleCommand } from './schedule.ts';
 import { driftCommand } from './drift.ts';
-import { approveCommand, gateCommand, keysCommand, rejectCommand } from './compliance.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -32,10 +31,6 @@ export function buildProgram(): Command {
   program.addCommand(policyCommand());
   program.addCommand(scheduleCommand());
   program.addCommand(driftCommand());
-  program.addCommand(keysCommand());
-  program.addCommand(approveCommand());
-  program.addCommand(rejectCommand());
-  program.addCommand(gateCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

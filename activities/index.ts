@@ -8,11 +8,13 @@ import { createArtifactStore } from './artifacts/store.ts';
 import { dataActivities } from './data/activities.ts';
 import { fingerprintArtifact } from './data/fingerprint.ts';
 import { evaluationActivities } from './evaluation/activities.ts';
+import { createComplianceActivities } from './compliance/activities.ts';
+import { createCanaryActivities } from './deploy/index.ts';
 import { createRegistryActivities } from './registry/activities.ts';
 import { PostgresModelRegistry } from './registry/postgres-registry.ts';
 import { createTrainingActivities, type TrainingBackends } from './training/activities.ts';
 import { LocalTrainingBackend } from './training/local-backend.ts';
-import { createMonitoringActivities } from './monitoring/activities.ts';
+import { createDriftActivities } from './drift/activities.ts';
 import { SageMakerTrainingBackend } from './training/sagemaker-backend.ts';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
@@ -37,15 +39,22 @@ export interface ActivitiesByQueue {
 
 export function createActivities(deps: ActivityDependencies): ActivitiesByQueue {
   const registry = new PostgresModelRegistry(deps.db);
-  const artifacts = createArtifactStore(deps.artifactsRoot ?? process.env.DRIFTLINE_ARTIFACTS ?? join(deps.home, 'artifacts'));
+  const artifactsRoot = deps.artifactsRoot ?? process.env.DRIFTLINE_ARTIFACTS ?? join(deps.home, 'artifacts');
+  const artifacts = createArtifactStore(artifactsRoot);
   const training = createTrainingActivities({
     local: new LocalTrainingBackend(join(deps.home, 'jobs'), artifacts),
     // The client reads region, credentials and endpoint (AWS_ENDPOINT_URL) from the usual AWS settings.
     sagemaker: new SageMakerTrainingBackend(new SageMakerClient({}), artifacts),
     ...deps.backends,
   });
+  const compliance = createComplianceActivities({ db: deps.db, artifacts });
   return {
-    orchestration: { ...createRegistryActivities(registry), ...evaluationActivities },
-    training: { fingerprintArtifact, ...dataActivities, ...training, ...createMonitoringActivities(artifacts) },
+    orchestration: {
+      ...createRegistryActivities(registry),
+      ...evaluationActivities,
+      ...compliance.orchestration,
+      ...createCanaryActivities({ db: deps.db, registry, artifacts, scratchDir: join(deps.home, 'canary') }),
+    },
+    training: { fingerprintArtifact, ...dataActivities, ...training, ...compliance.training, ...createDriftActivities({ artifactsRoot }) },
   };
 }

@@ -186,7 +186,8 @@ export type AuditAction =
   | 'evidence.attached'
   | 'approval.recorded'
   | 'run.finished'
-  | 'drift.checked';
+  | 'drift.checked'
+  | 'canary.decided';
 
 export const recordDriftCheckSchema = z.object({
   model: modelNameSchema,

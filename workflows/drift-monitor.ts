@@ -18,17 +18,16 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RegistryActivities } from '../activities/registry/activities.ts';
-import type { MonitoringActivities } from '../activities/monitoring/activities.ts';
+import type { createDriftActivities } from '../activities/drift/activities.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../core/names.ts';
 import { driftMonitorInputSchema, driftRetrainingWorkflowId, type DriftMonitorInput, type DriftMonitorOutcome, type RetrainingDecision } from '../core/drift-monitor.ts';
 import type { continuousTraining } from './continuous-training.ts';
 
 const FINAL = [INVALID_INPUT, 'NotFound'];
 
-const monitoring = proxyActivities<MonitoringActivities>({
+const monitoring = proxyActivities<ReturnType<typeof createDriftActivities>>({
   taskQueue: TASK_QUEUES.training,
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: FINAL },
 });
 const registry = proxyActivities<RegistryActivities>({
@@ -57,11 +56,10 @@ export async function driftMonitor(rawInput: DriftMonitorInput): Promise<DriftMo
       {
         taskQueue: TASK_QUEUES.training,
         startToCloseTimeout: '2 hours',
-        heartbeatTimeout: '1 minute',
         retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: FINAL },
         summary: `drift of ${input.window}`,
       },
-      [{ reference: input.reference, current: input.window, ...(input.policy ? { policy: input.policy } : {}) }],
+      [{ reference: input.reference, window: input.window, ...(input.policy ? { policy: input.policy } : {}) }],
     );
   } catch (error) {
     // A window that cannot be read (missing, malformed, wrong columns) is recorded, not fatal: the

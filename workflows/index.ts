@@ -4,3 +4,5 @@
  */
 export { continuousTraining } from './continuous-training.ts';
 export { driftMonitor } from './drift-monitor.ts';
+export { complianceGate } from './compliance-gate.ts';
+export { canaryDeployment } from './canary-deployment.ts';

@@ -17,6 +17,7 @@ export interface DriftlineInstanceTable {
 
 export interface DriftlineDatabase extends RegistryTables {
   driftline_instance: DriftlineInstanceTable;
+  compliance_events: ComplianceEventsTable;
 }
 
 /** JSON stored in jsonb columns: what the registry writes and reads back. */
@@ -152,7 +153,70 @@ export interface DriftReportsTable {
   checked_at: Date;
 }
 
+export interface DeploymentsTable {
+  deployment_id: string;
+  model_name: string;
+  candidate_version: number;
+  baseline_version: number | null;
+  target_kind: string;
+  target: Json;
+  weights: Json;
+  generation: ColumnType<number, number | undefined, number>;
+  status: 'active' | 'promoted' | 'rolled-back' | 'aborted';
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface DeploymentRequestsTable {
+  /** bigserial: pg returns it as a string. */
+  id: ColumnType<string, never, never>;
+  deployment_id: string;
+  model_name: string;
+  variant: 'baseline' | 'candidate';
+  role: 'primary' | 'shadow';
+  generation: number;
+  request_key: string;
+  status: number;
+  error: boolean;
+  latency_ms: number;
+  prediction: number | null;
+  label: number | null;
+  paired_error: boolean | null;
+  paired_latency_ms: number | null;
+  paired_prediction: number | null;
+  paired_label: number | null;
+  at: Date;
+}
+
+export interface RouterRoutesTable {
+  router_id: string;
+  model_name: string;
+  route: Json;
+  updated_at: Date;
+}
+
+export interface CanaryDecisionsTable {
+  id: Generated<string>;
+  deployment_id: string;
+  model_name: string;
+  candidate_version: number;
+  seq: number;
+  kind: string;
+  actor: string;
+  phase: string;
+  step: number;
+  weights: Json;
+  reason: string;
+  statistics: Json;
+  idempotency_key: string;
+  decided_at: Date;
+}
+
 export interface RegistryTables {
+  deployments: DeploymentsTable;
+  deployment_requests: DeploymentRequestsTable;
+  router_routes: RouterRoutesTable;
+  canary_decisions: CanaryDecisionsTable;
   pipeline_runs: PipelineRunsTable;
   drift_reports: DriftReportsTable;
   models: ModelsTable;
@@ -163,4 +227,18 @@ export interface RegistryTables {
   approvals: ApprovalsTable;
   audit_log: AuditLogTable;
   audit_head: AuditHeadTable;
+}
+
+/** A compliance gate's own decisions (migration 0005): checked, escalated, decided. */
+export interface ComplianceEventsTable {
+  id: Generated<string>;
+  idempotency_key: string;
+  workflow_id: string;
+  run_id: string;
+  model_name: string;
+  version: number;
+  kind: 'checked' | 'escalated' | 'decided';
+  payload: Json;
+  actor: string;
+  at: Date;
 }

@@ -81,7 +81,21 @@ class CsvColumnParser {
   }
 
   feed(chunk: Buffer): void {
-    const buffer = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    let buffer = chunk;
+    if (this.carry) {
+      // Finish the record cut by the last chunk with the head of this one (up to its first line
+      // end) instead of copying the whole chunk behind the carry.
+      const lf = chunk.indexOf(LF);
+      if (lf === -1) {
+        this.carry = Buffer.concat([this.carry, chunk]);
+        return;
+      }
+      const head = Buffer.concat([this.carry, chunk.subarray(0, lf + 1)]);
+      const consumed = this.records(head, false);
+      this.bytesSeen += consumed;
+      // Usually the head was exactly the missing record; a quoted newline can make it more.
+      buffer = consumed === head.length ? chunk.subarray(lf + 1) : Buffer.concat([head.subarray(consumed), chunk.subarray(lf + 1)]);
+    }
     const consumed = this.records(buffer, false);
     this.bytesSeen += consumed;
     // Copy the unfinished tail so the big chunk it came from can be freed.

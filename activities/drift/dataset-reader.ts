@@ -11,7 +11,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
@@ -54,6 +55,11 @@ export function detectFormat(uri: string): { format: DatasetFormat; gzip: boolea
             : undefined;
   if (!format || (gzip && format === 'parquet')) return undefined;
   return { format, gzip };
+}
+
+/** A plain path as the absolute file:// URI reports and profiles carry; URIs stay as given. */
+export function canonicalUri(uri: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : pathToFileURL(resolve(uri)).href;
 }
 
 export async function readDataset(uri: string, options: ReadDatasetOptions = {}): Promise<Dataset> {

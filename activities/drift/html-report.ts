@@ -158,7 +158,7 @@ function featureCard(feature: FeatureReport, distribution: FeatureDistribution |
 
 // ---- plots ------------------------------------------------------------------------------------
 
-const W = 640;
+const W = 720;
 const H = 240;
 const M = { top: 14, right: 12, bottom: 44, left: 48 };
 
@@ -202,10 +202,10 @@ function plot(feature: FeatureReport, distribution: FeatureDistribution | undefi
       d += ` L${x(hi).toFixed(1)},${y(0).toFixed(1)}`;
       return `<path d="${d}" fill="none" stroke="${colour}" stroke-width="${width}" stroke-linejoin="round"/>`;
     };
-    // Reference as filled bars, current as a lighter fill under a strong outline: where they
-    // overlap both stay readable instead of mixing into one muddy colour.
-    parts.push(`<g class="reference">${bars(distribution.reference, REFERENCE, 0.4)}</g>`, `<g class="current">${bars(distribution.current, CURRENT, 0.22)}</g>`);
-    parts.push(outline(distribution.reference, REFERENCE, 1.2), outline(distribution.current, CURRENT, 2.2));
+    // Reference as filled bars, current as a strong outline over a faint fill: where they overlap
+    // both stay readable instead of mixing into one muddy colour.
+    parts.push(`<g class="reference">${bars(distribution.reference, REFERENCE, 0.45)}</g>`, `<g class="current">${bars(distribution.current, CURRENT, 0.08)}</g>`);
+    parts.push(outline(distribution.reference, REFERENCE, 1), outline(distribution.current, CURRENT, 2.4));
     const first = distribution.integers ? lo + 0.5 : lo;
     const last = distribution.integers ? hi - 0.5 : hi;
     for (const tick of niceTicks(first, last, 6, distribution.integers)) {

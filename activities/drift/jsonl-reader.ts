@@ -38,6 +38,9 @@ export async function readJsonlColumns(uri: string, chunks: AsyncIterable<Buffer
       }
       throw new DriftDataError('malformed', uri, `${uri} line ${line}: not valid JSON (${(error as Error).message})`, { line, cause: error });
     }
+    if (Array.isArray(record) && line === 1) {
+      throw new DriftDataError('malformed', uri, `${uri} is a JSON array; the drift engine reads JSON Lines (one object per line)`, { line });
+    }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
       throw new DriftDataError('malformed', uri, `${uri} line ${line}: expected a JSON object, got ${Array.isArray(record) ? 'an array' : JSON.stringify(record)}`, { line });
     }

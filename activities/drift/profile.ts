@@ -31,7 +31,7 @@ import { createArtifactStore } from '../artifacts/store.ts';
 import { writeObject } from '../data/object-store.ts';
 import { DatasetNotFound, openStream } from '../data/source.ts';
 import type { Dataset, DatasetFormat } from './column-builder.ts';
-import { readDataset } from './dataset-reader.ts';
+import { canonicalUri, readDataset } from './dataset-reader.ts';
 import { DriftDataError } from './errors.ts';
 import { summariseColumn } from './summary.ts';
 
@@ -74,7 +74,7 @@ export function profileFromDataset(dataset: Dataset, bins: number): ReferencePro
     return { name: column.name, summary, edges };
   });
   return {
-    source: { uri: dataset.uri, sha256: dataset.sha256, bytes: dataset.bytes, rows: dataset.rows, format: dataset.format },
+    source: { uri: canonicalUri(dataset.uri), sha256: dataset.sha256, bytes: dataset.bytes, rows: dataset.rows, format: dataset.format },
     bins,
     columns,
   };

@@ -4,13 +4,11 @@
  * verdicts (core/drift/report.ts). Everything a report says comes from the statistics in
  * core/drift, which are checked against scipy.
  */
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { evaluateFeature, type ColumnSummary } from '../../core/drift/feature.ts';
 import { declaredKinds, isIgnored, parseDriftPolicy, resolveColumnTest, type ColumnKind, type DriftPolicy } from '../../core/drift/policy.ts';
 import { assembleReport, type DatasetReference, type DriftReport, type FeatureReport } from '../../core/drift/report.ts';
 import type { DatasetFormat } from './column-builder.ts';
-import { readDataset } from './dataset-reader.ts';
+import { canonicalUri, readDataset } from './dataset-reader.ts';
 import { featureDistribution, type FeatureDistribution } from './distributions.ts';
 import { DriftDataError } from './errors.ts';
 import { isProfileUri, loadProfile, profileColumnsFor, profileFromDataset, type ProfileColumn } from './profile.ts';
@@ -103,9 +101,4 @@ async function loadReference(uri: string, policy: DriftPolicy, format: DatasetFo
   if (dataset.rows === 0) throw new DriftDataError('empty', uri, `${uri} has a header but no rows: a reference needs data`);
   const profile = profileFromDataset(dataset, policy.bins);
   return { reference: { uri: canonicalUri(dataset.uri), sha256: dataset.sha256, rows: dataset.rows }, columns: profile.columns };
-}
-
-/** A plain path as the absolute file:// URI reports and payloads carry; URIs stay as given. */
-export function canonicalUri(uri: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(uri) ? uri : pathToFileURL(resolve(uri)).href;
 }

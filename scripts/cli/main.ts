@@ -15,6 +15,9 @@ import { listCommand, statusCommand } from './pipelines.ts';
 import { policyCommand } from './policy.ts';
 import { scheduleCommand } from './schedule.ts';
 import { driftCommand } from './drift.ts';
+import { approveCommand, codecServerCommand, gateCommand, keysCommand, rejectCommand } from './compliance.ts';
+import { canaryCommand } from './canary.ts';
+import { serveCommand } from './serve.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -31,6 +34,13 @@ export function buildProgram(): Command {
   program.addCommand(policyCommand());
   program.addCommand(scheduleCommand());
   program.addCommand(driftCommand());
+  program.addCommand(keysCommand());
+  program.addCommand(approveCommand());
+  program.addCommand(rejectCommand());
+  program.addCommand(gateCommand());
+  program.addCommand(codecServerCommand());
+  program.addCommand(canaryCommand());
+  program.addCommand(serveCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

@@ -7,7 +7,8 @@ export default defineConfig({
     globalSetup: ['test/global-setup.ts'],
     setupFiles: ['test/setup-file.ts'],
     // Workers bundle workflows and poll a real server: give them room, and keep the two cores for them.
-    testTimeout: 60_000,
+    // Pipelines run real trainers on a 2-core machine shared by parallel suites: give them room.
+    testTimeout: 180_000,
     hookTimeout: 180_000,
     pool: 'forks',
     maxWorkers: 2,

@@ -15,7 +15,7 @@ import { startContinuousTraining } from '../scripts/lib/start-pipeline.ts';
 import { continuousTrainingWorkflowId, type PipelineOutcome, type PipelineStatus } from '../core/training.ts';
 import type { DriftlineDb } from '../activities/db/database.ts';
 import { testClient, testDb } from './helpers/env.ts';
-import { CREDIT_HOLDOUT, CREDIT_TRAIN, creditPipeline, REPO_ROOT, sha256File, uniqueModel } from './helpers/pipelines.ts';
+import { CREDIT_HOLDOUT, CREDIT_TRAIN, creditPipeline, REPO_ROOT, resultWithin, sha256File, uniqueModel } from './helpers/pipelines.ts';
 import { saveHistoryIfRecording } from './helpers/histories.ts';
 
 let client: Awaited<ReturnType<typeof testClient>>;
@@ -44,7 +44,7 @@ describe('continuousTraining', () => {
     // a repeated CI job while the pipeline runs attaches to it instead of starting a second one
     const again = await runPipeline(creditPipeline(model));
     expect(again.handle.firstExecutionRunId).toBe(handle.firstExecutionRunId);
-    const outcome = (await handle.result()) as PipelineOutcome;
+    const outcome = await resultWithin<PipelineOutcome>(handle);
     expect(outcome).toMatchObject({ outcome: 'registered', model, version: 1 });
 
     const version = await registry.getVersion({ model, selector: { kind: 'alias', alias: 'challenger' } });
@@ -100,7 +100,7 @@ describe('continuousTraining', () => {
     const input = creditPipeline(model, {});
     input.datasets = { train: pathToFileURL(join(dir, 'train.csv')).href, holdout: input.datasets.holdout };
     const { handle } = await runPipeline(input);
-    const error = await handle.result().then(
+    const error = await resultWithin(handle).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -125,14 +125,14 @@ describe('continuousTraining', () => {
   it('rejects a candidate that is worse than the champion, with the reason', async () => {
     const model = uniqueModel('credit-regress');
     const first = await runPipeline(creditPipeline(model), 'c1');
-    expect(await first.handle.result()).toMatchObject({ outcome: 'registered', version: 1 });
+    expect(await resultWithin(first.handle)).toMatchObject({ outcome: 'registered', version: 1 });
     await registry.moveAlias({ model, alias: 'champion', version: 1, actor: 'release-manager', reason: 'first production model', idempotencyKey: `${model}-promote-1` });
 
     // a candidate that only looks at age: it still learns a little, but clearly less than v1
     const weaker = creditPipeline(model, { hyperparameters: { epochs: 200, learningRate: 0.5, features: ['age'] } });
     weaker.policy.evaluation = { ...weaker.policy.evaluation, thresholds: {} };
     const second = await runPipeline(weaker, 'c2');
-    const outcome = (await second.handle.result()) as Extract<PipelineOutcome, { outcome: 'rejected' }>;
+    const outcome = await resultWithin<Extract<PipelineOutcome, { outcome: 'rejected' }>>(second.handle);
     expect(outcome.outcome).toBe('rejected');
     expect(outcome.version).toBe(2);
     expect(outcome.reasons).toHaveLength(1);
@@ -153,7 +153,7 @@ describe('continuousTraining', () => {
     const model = uniqueModel('credit-nan');
     const input = creditPipeline(model, { trainer: { backend: 'local', command: ['test/fixtures/trainers/nan-metrics.sh'], workingDirectory: REPO_ROOT } });
     const { handle } = await runPipeline(input);
-    const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    const error = (await resultWithin(handle).catch((e: unknown) => e)) as WorkflowFailedError;
     expect(error).toBeInstanceOf(WorkflowFailedError);
     expect((error.cause as ApplicationFailure).message).toContain('metrics.json is missing or not JSON');
     expect(await registry.listRuns(model)).toMatchObject([{ outcome: 'failed' }]);
@@ -171,7 +171,7 @@ describe('continuousTraining', () => {
       workflowId: continuousTrainingWorkflowId('invalid', uniqueModel('k')),
       args: [creditPipeline('Not A Valid Name')],
     });
-    const error = (await handle.result().catch((e: unknown) => e)) as WorkflowFailedError;
+    const error = (await resultWithin(handle).catch((e: unknown) => e)) as WorkflowFailedError;
     expect((error.cause as ApplicationFailure).type).toBe('InvalidInput');
     expect((error.cause as ApplicationFailure).message).toContain('Invalid pipeline input: model: a model name is');
     expect((await handle.fetchHistory()).events?.some((e) => e.activityTaskScheduledEventAttributes)).toBe(false);

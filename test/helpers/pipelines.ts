@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { ContinuousTrainingInput } from '../../core/training.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -48,4 +49,33 @@ export function creditPipeline(model: string, overrides: Partial<ContinuousTrain
     trigger: { kind: 'ci', codeCommit: '3f2c1d9e', codeRepository: 'github.com/acme/credit', requestedBy: 'ci@github' },
     ...overrides,
   };
+}
+
+/**
+ * The workflow's result, or, if it takes longer than `timeoutMs`, an error that says where it is
+ * stuck (its status query and pending activities), so a slow CI run is diagnosable.
+ */
+export async function resultWithin<T>(handle: WorkflowHandle, timeoutMs = 150_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void (async () => {
+        const status = await handle.query('status').catch((e: unknown) => `(no status: ${String(e)})`);
+        const description = await handle.describe().catch(() => undefined);
+        const pending = description?.raw.pendingActivities?.map((a) => ({
+          type: a.activityType?.name,
+          state: a.state,
+          attempt: a.attempt,
+          lastFailure: a.lastFailure?.message,
+          heartbeat: a.lastHeartbeatTime?.seconds?.toString(),
+        }));
+        reject(new Error(`${handle.workflowId} did not finish in ${timeoutMs / 1000}s; status ${JSON.stringify(status)}; pending activities ${JSON.stringify(pending)}`));
+      })();
+    }, timeoutMs);
+  });
+  try {
+    return (await Promise.race([handle.result(), timeout])) as T;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { sha256Schema } from './artifacts.ts';
 import { modelNameSchema, versionNumberSchema } from './registry.ts';
-import { metricNameSchema, trainerSchema } from './training.ts';
+import { metricNameSchema, trainerSchema } from './training-spec.ts';
 import { isEd25519PublicKey, type ApprovalStatement } from './signatures.ts';
 
 const text = z.string().trim().min(1).max(512);

@@ -10,6 +10,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  executeChild,
   isCancellation,
   proxyActivities,
   setCurrentDetails,
@@ -33,6 +34,8 @@ import {
   type PipelineStatus,
 } from '../core/training.ts';
 import { pipelineStatusQuery } from './messages.ts';
+import { complianceGateWorkflowId, type ComplianceGateOutcome } from '../core/compliance.ts';
+import type { complianceGate } from './compliance-gate.ts';
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
 
@@ -127,6 +130,13 @@ export async function continuousTraining(rawInput: ContinuousTrainingInput): Pro
       });
       return { outcome: 'registered', model: input.model, version: record.version, metrics: finiteOnly(report.candidate) } as const;
     });
+    if (outcome.outcome === 'registered' && input.policy.compliance) {
+      const gate = await run.step('compliance', 'checks, then signed approvals (see the child compliance gate)', () => comply(input, outcome.version, holdout.uri));
+      run.status.artifacts.complianceGate = complianceGateWorkflowId(input.model, outcome.version);
+      if (gate.outcome === 'rejected') {
+        return await run.finish({ outcome: 'rejected', model: input.model, version: outcome.version, reasons: [`compliance: ${gate.reason}`], metrics: outcome.metrics, by: 'compliance' });
+      }
+    }
     return await run.finish(outcome);
   } catch (error) {
     if (isCancellation(error)) {
@@ -167,7 +177,10 @@ class PipelineRun {
   }
 
   async finish(outcome: Extract<PipelineOutcome, { outcome: 'registered' | 'rejected' }>): Promise<PipelineOutcome> {
-    this.status.decision = outcome.outcome === 'registered' ? `registered v${outcome.version} as challenger` : `rejected v${outcome.version}: ${outcome.reasons.join('; ')}`;
+    this.status.decision =
+      outcome.outcome === 'registered'
+        ? `registered v${outcome.version} as challenger${this.input.policy.compliance ? ', approved by the compliance gate' : ''}`
+        : `rejected v${outcome.version}: ${outcome.reasons.join('; ')}`;
     await this.record(outcome.outcome, outcome.version, outcome.outcome === 'rejected' ? outcome.reasons.join('; ') : null);
     this.status.stage = 'done';
     upsertSearchAttributes([
@@ -199,6 +212,26 @@ class PipelineRun {
       requestedBy: this.input.trigger.requestedBy,
     });
   }
+}
+
+/** The compliance gate as a child: its own history, its own id (`cg:<model>:v<n>`), visible in the UI. */
+async function comply(input: ContinuousTrainingRequest, version: number, holdoutUri: string): Promise<ComplianceGateOutcome> {
+  return executeChild<typeof complianceGate>('complianceGate', {
+    workflowId: complianceGateWorkflowId(input.model, version),
+    taskQueue: TASK_QUEUES.orchestration,
+    staticSummary: `Compliance gate for ${input.model} v${version}`,
+    args: [
+      {
+        model: input.model,
+        version,
+        requestedBy: input.trigger.requestedBy,
+        policy: input.policy.compliance!,
+        holdoutUri,
+        trainer: input.trainer,
+        label: input.policy.dataContract.label,
+      },
+    ],
+  });
 }
 
 async function validate(input: ContinuousTrainingRequest, uri: string, role: 'train' | 'holdout'): Promise<DatasetValidation> {

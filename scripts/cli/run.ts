@@ -152,6 +152,10 @@ async function follow(_client: Client, handle: WorkflowHandle, quiet: boolean): 
     return { outcome: 'failed', detail: detail ?? { reason: failure?.message } };
   }
   const outcome = settled!.value as PipelineOutcome;
+  if (outcome.outcome === 'rejected' && outcome.by === 'compliance') {
+    if (!quiet) print(`rejected by the compliance gate: ${outcome.reasons.join('; ')}`);
+    return { outcome: 'rejected-by-compliance', detail: outcome };
+  }
   if (!quiet) {
     if (outcome.outcome === 'registered') print(`registered ${outcome.model} v${outcome.version} as challenger`);
     else if (outcome.outcome === 'rejected') print(`rejected ${outcome.model} v${outcome.version}: ${outcome.reasons.join('; ')}`);

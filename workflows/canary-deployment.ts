@@ -81,6 +81,8 @@ export interface CanaryCarriedState {
   decisions: CanaryDecision[];
   lastAnalysis: CanaryStatus['lastAnalysis'];
   holding: string | null;
+  /** A phase the canary could not enter yet (the target did not take the weights): retried at each analysis. */
+  pending: { phase: 'shadow' } | { phase: 'step'; step: number } | null;
 }
 
 interface CurrentPhase {
@@ -155,6 +157,7 @@ class Canary {
       decisions: [],
       lastAnalysis: null,
       holding: null,
+      pending: null,
     };
   }
 
@@ -241,7 +244,12 @@ class Canary {
 
   private async enterShadow(): Promise<void> {
     const shadow = this.input.plan.shadow!;
-    await this.setTraffic({ baseline: 100, candidate: 0, shadow: true }, 'start the shadow phase');
+    const applied = await this.setTraffic({ baseline: 100, candidate: 0, shadow: true }, 'start the shadow phase');
+    if (!applied) {
+      this.state.pending = { phase: 'shadow' };
+      return;
+    }
+    this.state.pending = null;
     this.state.phase = 'shadow';
     this.state.step = 0;
     this.state.current = { startedAtMs: Date.now(), bakeSeconds: shadow.durationSeconds, extensions: 0, candidateRequests: 0, minRequests: shadow.minRequests };
@@ -251,7 +259,12 @@ class Canary {
   private async enterStep(index: number): Promise<void> {
     const step = this.input.plan.steps[index - 1]!;
     const applied = await this.setTraffic({ baseline: 100 - step.weight, candidate: step.weight, shadow: false }, `step ${index}: ${step.weight}% to v${this.input.candidateVersion}`);
-    if (!applied) return; // weights held; the next analysis tries again
+    if (!applied) {
+      // weights held; the next analysis tries again
+      this.state.pending = { phase: 'step', step: index };
+      return;
+    }
+    this.state.pending = null;
     this.state.phase = 'step';
     this.state.step = index;
     this.state.current = { startedAtMs: Date.now(), bakeSeconds: step.minBakeSeconds, extensions: 0, candidateRequests: 0, minRequests: step.minRequests };
@@ -260,12 +273,15 @@ class Canary {
 
   /** The judge's verdict on the current phase; advances, extends or pauses. Returns the outcome when the canary ended. */
   private async judgeStep(): Promise<CanaryOutcome | null> {
-    const current = this.state.current;
-    if (!current) {
-      // a step change was held (the target did not answer): try it again
-      await this.enterStep(Math.max(1, this.state.step + (this.state.phase === 'shadow' ? 1 : 0)));
+    const pending = this.state.pending;
+    if (pending) {
+      // a phase change was held (the target did not take the weights): try it again
+      if (pending.phase === 'shadow') await this.enterShadow();
+      else await this.enterStep(pending.step);
       return null;
     }
+    const current = this.state.current;
+    if (!current) return null;
     const elapsedSeconds = (Date.now() - current.startedAtMs) / 1000;
     const verdict = stepVerdict({ regressed: null, elapsedSeconds, bakeSeconds: current.bakeSeconds, candidateRequests: current.candidateRequests, minRequests: current.minRequests });
     this.state.lastAnalysis = { at: now(), verdict: verdict.verdict, reason: verdict.reason };
@@ -356,7 +372,6 @@ class Canary {
       if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === INVALID_INPUT) throw error;
       this.state.generation = generation; // never reuse a generation a failed attempt may have written
       const reason = `holding ${this.state.weights.candidate}%: could not ${what}: ${describe(error)}`;
-      this.state.current = null;
       if (this.state.holding !== reason) {
         this.state.holding = reason;
         await this.decide('hold', JUDGE, reason);

@@ -101,9 +101,18 @@ function routesUrl(target: LocalTarget, model: string): string {
 
 async function answers(url: string, what: string): Promise<void> {
   const response = await call(url, { method: 'GET' }).catch((error: Error) => {
-    throw new Error(`${what} at ${new URL(url).origin} does not answer: ${error.message}`);
+    throw new Error(`${what} at ${new URL(url).origin} does not answer (${error instanceof NoAnswer ? error.reason : error.message})`);
   });
   if (!response.ok) throw new Error(`${what} at ${new URL(url).origin} is not healthy: GET ${new URL(url).pathname} answered ${response.status}`);
+}
+
+class NoAnswer extends Error {
+  constructor(
+    url: string,
+    readonly reason: string,
+  ) {
+    super(`${new URL(url).origin} does not answer (${reason})`);
+  }
 }
 
 async function call(url: string, init: RequestInit): Promise<Response> {
@@ -111,6 +120,7 @@ async function call(url: string, init: RequestInit): Promise<Response> {
     return await fetch(url, { ...init, signal: AbortSignal.timeout(TIMEOUT_MS) });
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause;
-    throw new Error(`${new URL(url).origin} does not answer (${cause?.code ?? (error as Error).message})`);
+    const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${TIMEOUT_MS / 1000}s` : (cause?.code ?? (error as Error).message);
+    throw new NoAnswer(url, reason);
   }
 }

@@ -187,6 +187,9 @@ export type AuditAction =
   | 'approval.recorded'
   | 'run.finished'
   | 'drift.checked'
+  | 'compliance.checked'
+  | 'compliance.escalated'
+  | 'compliance.decided'
   | 'canary.decided';
 
 export const recordDriftCheckSchema = z.object({

@@ -65,7 +65,7 @@ export async function recordComplianceEvent(db: DriftlineDb, input: ComplianceEv
       await appendAuditEvent(trx, {
         actor: input.actor,
         // Compliance actions extend the registry's list (core/registry.ts AuditAction).
-        action: `compliance.${input.kind}` as AuditAction,
+        action: `compliance.${input.kind}` satisfies AuditAction,
         model: input.model,
         version: input.version,
         payload: { ...input.payload, workflowId: input.workflowId, runId: input.runId, idempotencyKey: key },

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { DriftInputError } from '../../core/drift/errors.ts';
 import { DriftPolicyError } from '../../core/drift/policy.ts';
 import { INVALID_INPUT } from '../../core/names.ts';
+import type { DriftCheckSummary } from '../../core/drift-monitor.ts';
 import { createArtifactStore } from '../artifacts/store.ts';
 import type { DatasetFormat } from './column-builder.ts';
 import { DriftDataError } from './errors.ts';
@@ -34,15 +35,8 @@ export interface DriftCheckInput {
   readonly html?: boolean;
 }
 
-export interface DriftCheckResult {
-  window: { uri: string; sha256: string };
-  report: { uri: string; sha256: string };
-  htmlReport: { uri: string; sha256: string } | null;
-  datasetDrift: boolean;
-  driftShare: number;
-  driftedColumns: string[];
-  insufficientColumns: string[];
-}
+/** What the drift monitor gets back: references and the verdict (see core/drift-monitor.ts). */
+export type DriftCheckResult = DriftCheckSummary;
 
 /** Computes the report for one window and stores it (JSON, and HTML unless asked not to) by content. */
 export async function runDriftCheck(input: DriftCheckInput, artifactsRoot: string): Promise<DriftCheckResult> {

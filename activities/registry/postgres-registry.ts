@@ -42,10 +42,9 @@ export class PostgresModelRegistry implements ModelRegistry {
 
   async registerVersion(input: unknown): Promise<Written<ModelVersionRecord>> {
     const request = parse(registerVersionSchema, input, 'registration');
-    const existing = await this.findVersionByKey(request.model, request.idempotencyKey);
-    if (existing) return { value: existing, created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      () => this.findVersionByKey(request.model, request.idempotencyKey),
+      async (trx) => {
         const at = new Date();
         const createdModel = await trx
           .insertInto('models')
@@ -75,24 +74,18 @@ export class PostgresModelRegistry implements ModelRegistry {
         }
         await audit(trx, request.actor, 'version.registered', request.model, version, at, versionPayload(record, request.idempotencyKey));
         return record;
-      });
-      return { value, created: true };
-    } catch (error) {
-      // A concurrent call with the same key won the race: return what it registered.
-      if (isUniqueViolation(error)) {
-        const winner = await this.findVersionByKey(request.model, request.idempotencyKey);
-        if (winner) return { value: winner, created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async moveAlias(input: unknown): Promise<Written<AliasMoveRecord>> {
     const request = parse(moveAliasSchema, input, 'alias move');
-    const previous = await this.db.selectFrom('alias_moves').selectAll().where('idempotency_key', '=', request.idempotencyKey).executeTakeFirst();
-    if (previous) return { value: toAliasMove(previous), created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      async () => {
+        const row = await this.db.selectFrom('alias_moves').selectAll().where('idempotency_key', '=', request.idempotencyKey).executeTakeFirst();
+        return row ? toAliasMove(row) : undefined;
+      },
+      async (trx) => {
         await lockModel(trx, request.model);
         await requireVersion(trx, request.model, request.version);
         const at = new Date();
@@ -130,15 +123,8 @@ export class PostgresModelRegistry implements ModelRegistry {
           idempotencyKey: request.idempotencyKey,
         });
         return toAliasMove(move);
-      });
-      return { value, created: true };
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        const winner = await this.db.selectFrom('alias_moves').selectAll().where('idempotency_key', '=', request.idempotencyKey).executeTakeFirst();
-        if (winner) return { value: toAliasMove(winner), created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async attachEvidence(input: unknown): Promise<Written<EvidenceRecord>> {
@@ -152,10 +138,12 @@ export class PostgresModelRegistry implements ModelRegistry {
         .where('kind', '=', request.kind)
         .where('sha256', '=', request.sha256)
         .executeTakeFirst();
-    const previous = await find();
-    if (previous) return { value: toEvidence(previous), created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      async () => {
+        const row = await find();
+        return row ? toEvidence(row) : undefined;
+      },
+      async (trx) => {
         await requireVersion(trx, request.model, request.version);
         const at = new Date();
         const row = {
@@ -176,24 +164,19 @@ export class PostgresModelRegistry implements ModelRegistry {
           workflowId: request.workflowId,
         });
         return toEvidence(row);
-      });
-      return { value, created: true };
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        const winner = await find();
-        if (winner) return { value: toEvidence(winner), created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async recordApproval(input: unknown): Promise<Written<ApprovalRecord>> {
     const request = parse(recordApprovalSchema, input, 'approval');
     const find = () => this.db.selectFrom('approvals').selectAll().where('idempotency_key', '=', request.idempotencyKey).executeTakeFirst();
-    const previous = await find();
-    if (previous) return { value: toApproval(previous), created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      async () => {
+        const row = await find();
+        return row ? toApproval(row) : undefined;
+      },
+      async (trx) => {
         await requireVersion(trx, request.model, request.version);
         const at = new Date();
         const row = {
@@ -220,25 +203,20 @@ export class PostgresModelRegistry implements ModelRegistry {
           idempotencyKey: request.idempotencyKey,
         });
         return toApproval(row);
-      });
-      return { value, created: true };
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        const winner = await find();
-        if (winner) return { value: toApproval(winner), created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async recordRun(input: unknown): Promise<Written<PipelineRunRecord>> {
     const request = parse(recordRunSchema, input, 'pipeline run');
     const find = () =>
       this.db.selectFrom('pipeline_runs').selectAll().where('workflow_id', '=', request.workflowId).where('run_id', '=', request.runId).executeTakeFirst();
-    const previous = await find();
-    if (previous) return { value: toRun(previous), created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      async () => {
+        const row = await find();
+        return row ? toRun(row) : undefined;
+      },
+      async (trx) => {
         const at = new Date();
         const row = {
           workflow_id: request.workflowId,
@@ -262,15 +240,8 @@ export class PostgresModelRegistry implements ModelRegistry {
           trigger: request.trigger,
         });
         return toRun(row);
-      });
-      return { value, created: true };
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        const winner = await find();
-        if (winner) return { value: toRun(winner), created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async listRuns(model: string, options: { trigger?: string } = {}): Promise<PipelineRunRecord[]> {
@@ -284,10 +255,12 @@ export class PostgresModelRegistry implements ModelRegistry {
     const request = parse(recordDriftCheckSchema, input, 'drift check');
     const find = () =>
       this.db.selectFrom('drift_reports').selectAll().where('workflow_id', '=', request.workflowId).where('run_id', '=', request.runId).executeTakeFirst();
-    const previous = await find();
-    if (previous) return { value: toDriftCheck(previous), created: false };
-    try {
-      const value = await this.db.transaction().execute(async (trx) => {
+    return this.writeOnce(
+      async () => {
+        const row = await find();
+        return row ? toDriftCheck(row) : undefined;
+      },
+      async (trx) => {
         const at = new Date();
         const row = {
           model_name: request.model,
@@ -315,15 +288,8 @@ export class PostgresModelRegistry implements ModelRegistry {
           reason: request.reason,
         });
         return toDriftCheck({ ...row, id: '0', drifted_columns: request.driftedColumns });
-      });
-      return { value, created: true };
-    } catch (error) {
-      if (isUniqueViolation(error)) {
-        const winner = await find();
-        if (winner) return { value: toDriftCheck(winner), created: false };
-      }
-      throw error;
-    }
+      },
+    );
   }
 
   async listDriftChecks(model: string): Promise<DriftCheckRecord[]> {
@@ -427,6 +393,26 @@ export class PostgresModelRegistry implements ModelRegistry {
 
   private verdict(verifier: ChainVerifier): AuditVerification {
     return { ok: !verifier.problem, events: verifier.count, head: verifier.head, problem: verifier.problem ?? null };
+  }
+
+  /**
+   * The shape of every registry write: the result of an earlier call with the same key if there is
+   * one; otherwise the change and its audit event in one transaction. When a concurrent call with
+   * the same key commits first, the unique constraint refuses this one and the winner's result is
+   * returned, so callers see exactly one write however many times they retry.
+   */
+  private async writeOnce<T>(find: () => Promise<T | undefined>, write: (trx: Trx) => Promise<T>): Promise<Written<T>> {
+    const previous = await find();
+    if (previous !== undefined) return { value: previous, created: false };
+    try {
+      return { value: await this.db.transaction().execute(write), created: true };
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        const winner = await find();
+        if (winner !== undefined) return { value: winner, created: false };
+      }
+      throw error;
+    }
   }
 
   private async findVersionByKey(model: string, key: string): Promise<ModelVersionRecord | undefined> {

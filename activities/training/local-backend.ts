@@ -129,6 +129,8 @@ export class LocalTrainingBackend implements TrainingBackend {
     } finally {
       closeSync(fd);
     }
+    // Listen for the exit before any await: a quick trainer can be done before the next tick.
+    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code, signal) => resolveExit(signal ? null : code)));
     const spawned = await new Promise<number>((resolveSpawn, reject) => {
       child.once('spawn', () => resolveSpawn(child.pid!));
       child.once('error', (error: NodeJS.ErrnoException) =>
@@ -145,8 +147,6 @@ export class LocalTrainingBackend implements TrainingBackend {
       await writeFile(join(jobDir, 'job.json'), JSON.stringify(job));
       await appendFile(join(jobDir, 'launches.jsonl'), `${JSON.stringify(job)}\n`);
     }
-    const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code, signal) => resolveExit(signal ? null : code)));
-    // 127 from the wrapper: the shell could not run the program (not executable, bad interpreter)
     return this.supervise(spawned, exited, logFile, hooks, phase);
   }
 

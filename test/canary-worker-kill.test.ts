@@ -3,9 +3,7 @@
  * replays the canary to the same step with the same weights (the router is not touched in between),
  * and the canary goes on from there. Runs in its own namespace so only the workers started here see it.
  */
-import { Client, Connection } from '@temporalio/client';
-import { msToTs } from '@temporalio/common/lib/time.js';
-import { randomBytes } from 'node:crypto';
+import { type Client, type Connection } from '@temporalio/client';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,16 +12,15 @@ import type { DriftlineDb } from '../activities/db/database.ts';
 import { PostgresModelRegistry } from '../activities/registry/postgres-registry.ts';
 import type { CanaryOutcome, CanaryStatus } from '../core/canary.ts';
 import { startCanary } from '../scripts/cli/canary.ts';
-import { ensureSearchAttributes } from '../scripts/lib/temporal-server.ts';
 import { startModelServer } from '../scripts/lib/router/model-server.ts';
 import { startRouter, type Router } from '../scripts/lib/router/router.ts';
 import { holdoutRows, registerVersions, trainExampleModel } from './fixtures/canary/models.ts';
 import { startTraffic } from './fixtures/canary/traffic.ts';
-import { testDb } from './helpers/env.ts';
+import { isolatedNamespace, testDb } from './helpers/env.ts';
 import { uniqueModel } from './helpers/pipelines.ts';
 import { startCli, type CliProcess } from './helpers/processes.ts';
 
-const namespace = `canary-fault-${randomBytes(4).toString('hex')}`;
+let namespace: string;
 let connection: Connection;
 let client: Client;
 let db: DriftlineDb;
@@ -33,19 +30,7 @@ const workers: CliProcess[] = [];
 const closers: Array<() => Promise<unknown>> = [];
 
 beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await connection.workflowService.describeNamespace({ namespace });
-      await ensureSearchAttributes(connection, namespace);
-      break;
-    } catch (error) {
-      if (attempt > 60) throw error;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  client = new Client({ connection, namespace });
+  ({ namespace, connection, client } = await isolatedNamespace('canary-fault'));
   db = testDb();
   home = await mkdtemp(join(tmpdir(), 'driftline-canary-fault-'));
   router = await startRouter({ db, flushIntervalMs: 100 });

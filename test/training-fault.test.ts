@@ -3,24 +3,21 @@
  * must finish on the next worker, and the run must end with exactly one training process and one
  * registered version. Runs in its own namespace so that only the workers started here see its tasks.
  */
-import { Client, Connection } from '@temporalio/client';
+import { type Client, type Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { msToTs } from '@temporalio/common/lib/time.js';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TASK_QUEUES } from '../core/names.ts';
 import { continuousTrainingWorkflowId, type PipelineOutcome } from '../core/training.ts';
-import { ensureSearchAttributes } from '../scripts/lib/temporal-server.ts';
 import { PostgresModelRegistry } from '../activities/registry/postgres-registry.ts';
 import type { DriftlineDb } from '../activities/db/database.ts';
-import { testDb } from './helpers/env.ts';
+import { isolatedNamespace, testDb } from './helpers/env.ts';
 import { creditPipeline, REPO_ROOT, uniqueModel } from './helpers/pipelines.ts';
 import { startCli, type CliProcess } from './helpers/processes.ts';
 
-const namespace = `fault-${randomBytes(4).toString('hex')}`;
+let namespace: string;
 let connection: Connection;
 let client: Client;
 let db: DriftlineDb;
@@ -28,20 +25,7 @@ let home: string;
 const workers: CliProcess[] = [];
 
 beforeAll(async () => {
-  connection = await Connection.connect({ address: inject('temporalAddress') });
-  await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
-  // a new namespace takes a moment to reach every service of the dev server
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await connection.workflowService.describeNamespace({ namespace });
-      await ensureSearchAttributes(connection, namespace);
-      break;
-    } catch (error) {
-      if (attempt > 60) throw error;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  client = new Client({ connection, namespace });
+  ({ namespace, connection, client } = await isolatedNamespace('fault'));
   db = testDb();
   home = await mkdtemp(join(tmpdir(), 'driftline-fault-'));
 });

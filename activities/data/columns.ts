@@ -5,7 +5,7 @@
  */
 import { parse } from 'csv-parse';
 import { openStream } from './source.ts';
-import { MalformedDataset } from './csv-profile.ts';
+import { asMalformed, MalformedDataset } from './csv-profile.ts';
 
 export async function readNumericColumns(uri: string, names: string[], optional: string[] = []): Promise<Record<string, Float64Array | null>> {
   const source = await openStream(uri);
@@ -37,10 +37,7 @@ export async function readNumericColumns(uri: string, names: string[], optional:
       }
     }
   } catch (error) {
-    if (error instanceof MalformedDataset) throw error;
-    const code = (error as { code?: string }).code;
-    if (code?.startsWith('CSV_')) throw new MalformedDataset(`${uri}: not a readable CSV file (${(error as Error).message})`);
-    throw error;
+    throw asMalformed(error, uri);
   } finally {
     source.destroy();
   }

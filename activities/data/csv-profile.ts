@@ -56,10 +56,7 @@ export async function profileCsv(uri: string, onProgress?: (rows: number) => voi
       if (onProgress && rows % 100_000 === 0) onProgress(rows);
     }
   } catch (error) {
-    if (error instanceof MalformedDataset) throw error;
-    const code = (error as { code?: string }).code;
-    if (code?.startsWith('CSV_')) throw new MalformedDataset(`${uri}: not a readable CSV file (${(error as Error).message})`);
-    throw error;
+    throw asMalformed(error, uri);
   } finally {
     source.destroy();
   }
@@ -68,6 +65,14 @@ export async function profileCsv(uri: string, onProgress?: (rows: number) => voi
     throw new MalformedDataset(`${uri}: line(s) ${raggedRows.join(', ')} do not have ${header.length} fields like the header`);
   }
   return { uri, sha256: hash.digest('hex'), bytes, rows, columns: columns.map((c) => c.profile()) };
+}
+
+/** csv-parse's own errors (codes `CSV_…`) mean the file is not CSV: final, and named by file. */
+export function asMalformed(error: unknown, uri: string): unknown {
+  if (error instanceof MalformedDataset) return error;
+  const code = (error as { code?: string }).code;
+  if (code?.startsWith('CSV_')) return new MalformedDataset(`${uri}: not a readable CSV file (${(error as Error).message})`);
+  return error;
 }
 
 class ColumnAccumulator {

@@ -41,6 +41,7 @@ import { approvalMessageBytes, encodeBase64, type ApprovalStatement } from '../.
 import { trainerSchema } from '../../core/training.ts';
 import { AesGcmPayloadCodec, CodecError, codecFromEnvironment, generateCodecKey, handleCodecRequest, parseKeyring } from '../../core/payload-codec.ts';
 import { UsageError } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { print, printJson, table } from './output.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ export interface LoadedPolicy {
 /** Reads and validates a policy file and the approvers file it names; every problem names the file and the field. */
 export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
   const policyPath = resolve(path);
-  const raw = await readJson(policyPath, 'policy file');
+  const raw = await readJsonFile(policyPath, 'policy file');
   // A relative approvers path is relative to the policy file; workers get an absolute file:// URI.
   const approversField = (raw as { approvers?: { file?: unknown } })?.approvers?.file;
   if (typeof approversField === 'string' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(approversField)) {
@@ -112,7 +113,7 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
   let approvers: ApproversFile;
   if (approversUri.startsWith('file://')) {
     const approversPath = fileURLToPath(approversUri);
-    const json = await readJson(approversPath, 'approvers file');
+    const json = await readJsonFile(approversPath, 'approvers file');
     const result = approversFileSchema.safeParse(json);
     if (!result.success) throw new UsageError(`${approversPath}: ${describeIssue(result.error)}.`);
     approvers = result.data;
@@ -122,19 +123,6 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
   return { policy, approvers, approversUri };
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${path}: not valid JSON (${(error as Error).message}).`);
-  }
-}
 
 // ---------------------------------------------------------------------------------------------
 // Temporal
@@ -354,7 +342,7 @@ export async function prepareGate(reference: string, flags: StartFlags): Promise
   if (problems.length && loaded.approversUri.startsWith('file://')) throw new UsageError(`${flags.policy}: the quorum cannot be met: ${problems.join('; ')}.`);
   let trainer: unknown;
   if (flags.trainer) {
-    const parsed = trainerSchema.safeParse(await readJson(resolve(flags.trainer), 'trainer file'));
+    const parsed = trainerSchema.safeParse(await readJsonFile(resolve(flags.trainer), 'trainer file'));
     if (!parsed.success) throw new UsageError(`${flags.trainer}: ${describeIssue(parsed.error)}.`);
     trainer = parsed.data;
   }

@@ -3,10 +3,10 @@
  * file and the offending field named, before any pipeline starts.
  */
 import { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { continuousTrainingInputSchema } from '../../core/training.ts';
 import { UsageError } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { print, printJson } from './output.ts';
 
 export const pipelinePolicySchema = continuousTrainingInputSchema.shape.policy;
@@ -16,18 +16,7 @@ export function policyJsonSchema(): unknown {
 }
 
 export async function validatePolicyFile(path: string): Promise<z.infer<typeof pipelinePolicySchema>> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`Cannot read the policy ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`${path} is not valid JSON: ${(error as Error).message}.`);
-  }
+  const json = await readJsonFile(path, 'policy');
   const parsed = pipelinePolicySchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -5,7 +5,6 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { Command, Option } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { continuousTrainingInputSchema, type ContinuousTrainingInput, type PipelineOutcome, type PipelineStatus } from '../../core/training.ts';
@@ -13,6 +12,7 @@ import { detectRunContext } from '../lib/provenance.ts';
 import { startContinuousTraining } from '../lib/start-pipeline.ts';
 import { withTemporalClient } from '../lib/temporal-client.ts';
 import { EXIT, UsageError } from './errors.ts';
+import { readJsonFile } from './json-file.ts';
 import { print, printJson } from './output.ts';
 
 interface RunFlags {
@@ -67,7 +67,7 @@ export function runCommand(): Command {
 }
 
 export async function buildInput(flags: RunFlags): Promise<ContinuousTrainingInput> {
-  const base = flags.config ? ((await readJson(flags.config, 'pipeline definition')) as Partial<ContinuousTrainingInput>) : {};
+  const base = flags.config ? ((await readJsonFile(flags.config, 'pipeline definition')) as Partial<ContinuousTrainingInput>) : {};
   const context = detectRunContext();
   const hyperparameters: Record<string, unknown> = { ...(base.hyperparameters ?? {}) };
   for (const pair of flags.param) {
@@ -85,7 +85,7 @@ export async function buildInput(flags: RunFlags): Promise<ContinuousTrainingInp
     },
     trainer: flags.trainer ? await readJsonOrInline(flags.trainer, 'trainer spec') : base.trainer,
     hyperparameters,
-    policy: flags.policy ? await readJson(flags.policy, 'policy') : base.policy,
+    policy: flags.policy ? await readJsonFile(flags.policy, 'policy') : base.policy,
     trigger: {
       ...base.trigger,
       kind: flags.trigger ?? base.trigger?.kind ?? context.trigger,
@@ -198,19 +198,6 @@ function parseValue(raw: string): unknown {
   }
 }
 
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`Cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}.`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`The ${what} ${path} is not valid JSON: ${(error as Error).message}.`);
-  }
-}
 
 async function readJsonOrInline(value: string, what: string): Promise<unknown> {
   if (value.trim().startsWith('{')) {
@@ -220,5 +207,5 @@ async function readJsonOrInline(value: string, what: string): Promise<unknown> {
       throw new UsageError(`The ${what} is not valid JSON: ${(error as Error).message}.`);
     }
   }
-  return readJson(value, what);
+  return readJsonFile(value, what);
 }

@@ -219,3 +219,13 @@ export function codecFromEnvironment(env: Record<string, string | undefined>): A
   const json = env.DRIFTLINE_CODEC_KEYS?.trim();
   return json ? new AesGcmPayloadCodec(parseKeyring(json, 'DRIFTLINE_CODEC_KEYS')) : undefined;
 }
+
+/**
+ * The data converter every Driftline client and worker uses: Temporal's default, plus the
+ * AES-256-GCM codec when `DRIFTLINE_CODEC_KEYS` is set. One function so that a worker and the
+ * CLI can never disagree about whether payloads are encrypted.
+ */
+export function dataConverterFromEnvironment(env: Record<string, string | undefined>): { payloadCodecs: PayloadCodec[] } | undefined {
+  const codec = codecFromEnvironment(env);
+  return codec ? { payloadCodecs: [codec] } : undefined;
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, type TaskQueueName } from '../core/names.ts';
 import { createActivities } from '../activities/index.ts';
 import type { DriftlineDb } from '../activities/db/database.ts';
+import type { PayloadCodec } from '@temporalio/common';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -20,6 +21,8 @@ export interface DriftlineWorkersOptions {
   taskQueues?: readonly TaskQueueName[];
   /** A prebuilt bundle; when absent the workflows are bundled from source once. */
   workflowBundle?: WorkflowBundle;
+  /** Payload codecs (encryption); must match the clients'. See `dataConverterFromEnvironment`. */
+  dataConverter?: { payloadCodecs: PayloadCodec[] };
 }
 
 export interface DriftlineWorkers {
@@ -50,12 +53,14 @@ export async function createDriftlineWorkers(options: DriftlineWorkersOptions): 
             taskQueue,
             workflowBundle,
             activities: activities.orchestration,
+            ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
           })
         : Worker.create({
             connection: options.connection,
             namespace: options.namespace,
             taskQueue,
             activities: activities.training,
+            ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
           }),
     ),
   );

@@ -4,8 +4,8 @@
  * default $DRIFTLINE_ACTOR or user@host). `driftline canary start <input.json>` starts one.
  * Connection: Temporal's environment configuration (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, …).
  */
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { withTemporalClient } from '../lib/temporal-client.ts';
+import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
@@ -38,7 +38,7 @@ export function canaryCommand(): Command {
     .argument('<workflow-id>', 'the canary\'s workflow id (canary:<model>:v<version>)')
     .option('--json', 'print JSON')
     .action((workflowId: string, flags: { json?: boolean }) =>
-      withClient(async (client) => {
+      withTemporalClient(async (client) => {
         const status = await query(client, workflowId);
         if (flags.json) return printJson(status);
         for (const line of describeStatus(workflowId, status)) print(line);
@@ -52,7 +52,7 @@ export function canaryCommand(): Command {
       .option('--by <who>', 'who asks (recorded with the decision)')
       .option('--reason <text>', 'why (recorded with the decision)')
       .option('--json', 'print JSON')
-      .action((workflowId: string, flags: ControlFlags) => withClient((client) => control(client, kind, workflowId, flags)));
+      .action((workflowId: string, flags: ControlFlags) => withTemporalClient((client) => control(client, kind, workflowId, flags)));
   }
   canary
     .command('start')
@@ -60,7 +60,7 @@ export function canaryCommand(): Command {
     .argument('<input.json>', 'the canary input')
     .option('--json', 'print JSON')
     .action((file: string, flags: { json?: boolean }) =>
-      withClient(async (client) => {
+      withTemporalClient(async (client) => {
         const input = await loadInput(file);
         const { workflowId, runId } = await startCanary(client, input);
         if (flags.json) return printJson({ workflowId, runId });
@@ -164,13 +164,4 @@ async function loadInput(file: string): Promise<CanaryInput> {
   return json as CanaryInput;
 }
 
-async function withClient(fn: (client: Client) => Promise<void>): Promise<void> {
-  const { connectionOptions, namespace } = loadClientConnectConfig();
-  const connection = await Connection.connect({ ...connectionOptions, address: connectionOptions.address ?? '127.0.0.1:7233' } as Parameters<typeof Connection.connect>[0]);
-  try {
-    await fn(new Client({ connection, namespace: namespace ?? 'default' }));
-  } finally {
-    await connection.close();
-  }
-}
 

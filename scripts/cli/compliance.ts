@@ -11,13 +11,13 @@
  * a malformed policy or approvers file is reported with its path and the offending field before any
  * workflow starts.
  */
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { withTemporalClient } from '../lib/temporal-client.ts';
+import { serveCodec } from '../lib/codec-server.ts';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { Command } from 'commander';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { access, readFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
@@ -39,7 +39,7 @@ import { TASK_QUEUES, WORKFLOW_TYPES } from '../../core/names.ts';
 import { parseModelReference } from '../../core/registry.ts';
 import { approvalMessageBytes, encodeBase64, type ApprovalStatement } from '../../core/signatures.ts';
 import { trainerSchema } from '../../core/training.ts';
-import { AesGcmPayloadCodec, CodecError, codecFromEnvironment, generateCodecKey, handleCodecRequest, parseKeyring } from '../../core/payload-codec.ts';
+import { AesGcmPayloadCodec, CodecError, generateCodecKey, parseKeyring } from '../../core/payload-codec.ts';
 import { UsageError } from './errors.ts';
 import { readJsonFile } from './json-file.ts';
 import { print, printJson, table } from './output.ts';
@@ -127,17 +127,6 @@ export async function loadPolicyFile(path: string): Promise<LoadedPolicy> {
 // ---------------------------------------------------------------------------------------------
 // Temporal
 
-async function withClient<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const { connectionOptions, namespace } = loadClientConnectConfig();
-  const connection = await Connection.connect({ ...connectionOptions, address: connectionOptions.address ?? '127.0.0.1:7233' } as Parameters<typeof Connection.connect>[0]);
-  try {
-    // With encryption on (DRIFTLINE_CODEC_KEYS), updates and queries go through the same codec as the workers.
-    const codec = codecFromEnvironment(process.env);
-    return await fn(new Client({ connection, namespace: namespace ?? 'default', ...(codec ? { dataConverter: { payloadCodecs: [codec] } } : {}) }));
-  } finally {
-    await connection.close();
-  }
-}
 
 export async function gateStatus(client: Client, gateId: string): Promise<ComplianceGateStatus> {
   try {
@@ -242,7 +231,7 @@ function decisionCommand(name: 'approve' | 'reject'): Command {
   if (name === 'approve') command.option('--comment <text>', 'a comment, signed with the decision');
   else command.requiredOption('--reason <text>', 'why, signed with the decision');
   return command.action(async (gate: string, flags: DecisionFlags & { reason?: string; json?: boolean }) => {
-    const receipt = await withClient((client) => sendDecision(client, gate, decision, { ...flags, ...(flags.reason ? { comment: flags.reason } : {}) }));
+    const receipt = await withTemporalClient((client) => sendDecision(client, gate, decision, { ...flags, ...(flags.reason ? { comment: flags.reason } : {}) }));
     if (flags.json) return printJson(receipt);
     print(`${receipt.decision === 'approved' ? 'Approved' : 'Rejected'} ${gate} as ${receipt.approver} (${receipt.role}); signature accepted and recorded.`);
     if (receipt.gate === 'open') {
@@ -287,7 +276,7 @@ export function gateCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (reference: string, flags: StartFlags) => {
       const { input, workflowId } = await prepareGate(reference, flags);
-      const handle = await withClient((client) =>
+      const handle = await withTemporalClient((client) =>
         client.workflow.start(WORKFLOW_TYPES.complianceGate, {
           taskQueue: TASK_QUEUES.orchestration,
           workflowId,
@@ -308,7 +297,7 @@ export function gateCommand(): Command {
     .argument('<gate>', 'the gate\'s workflow id')
     .option('--json', 'print JSON')
     .action(async (gateId: string, flags: { json?: boolean }) => {
-      const status = await withClient((client) => gateStatus(client, gateId));
+      const status = await withTemporalClient((client) => gateStatus(client, gateId));
       if (flags.json) return printJson(status);
       for (const line of describeStatus(status)) print(line);
     });
@@ -435,26 +424,6 @@ export async function startCodecServer(flags: Omit<CodecServerFlags, 'newKey'>):
   }
   const token = flags.token ?? process.env.DRIFTLINE_CODEC_TOKEN;
   if (!token || token.length < 16) throw new UsageError('codec-server needs a token of at least 16 characters: --token or DRIFTLINE_CODEC_TOKEN.');
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(request.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : v]));
-      void handleCodecRequest(
-        { method: request.method ?? 'GET', path: request.url ?? '/', headers, body: Buffer.concat(chunks).toString('utf8') },
-        { codec, token, allowedOrigins: flags.allowOrigin },
-      ).then((reply) => response.writeHead(reply.status, reply.headers).end(reply.body));
-    });
-  });
-  await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
-    server.listen(flags.port, flags.host, () => ok());
-  });
-  const address = server.address();
-  return {
-    port: typeof address === 'object' && address ? address.port : flags.port,
-    keyIds,
-    current: codec.currentKeyId,
-    close: () => new Promise<void>((ok) => server.close(() => ok())),
-  };
+  const server = await serveCodec({ codec, token, host: flags.host, port: flags.port, allowedOrigins: flags.allowOrigin });
+  return { port: server.port, keyIds, current: codec.currentKeyId, close: () => server.close() };
 }

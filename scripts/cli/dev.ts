@@ -2,13 +2,14 @@ import { installRuntime } from '../../workers/runtime.ts';
 import { Command } from 'commander';
 import { portOption } from './main.ts';
 import { driftlineHome } from '../lib/home.ts';
-import { DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT, startDevStack } from '../lib/dev-stack.ts';
+import { DEFAULT_CODEC_PORT, DEFAULT_TEMPORAL_PORT, DEFAULT_UI_PORT, startDevStack } from '../lib/dev-stack.ts';
 import { DEFAULT_EMBEDDED_PORT } from '../../activities/db/database.ts';
 
 interface DevFlags {
   temporalPort: number;
   uiPort: number;
   dbPort: number;
+  codecPort: number;
   worker: boolean;
 }
 
@@ -18,6 +19,7 @@ export function devCommand(): Command {
     .addOption(portOption('--temporal-port <port>', 'Temporal frontend port', 'DRIFTLINE_TEMPORAL_PORT', DEFAULT_TEMPORAL_PORT))
     .addOption(portOption('--ui-port <port>', 'Temporal UI port', 'DRIFTLINE_UI_PORT', DEFAULT_UI_PORT))
     .addOption(portOption('--db-port <port>', 'embedded database port (ignored with DATABASE_URL)', 'DRIFTLINE_DB_PORT', DEFAULT_EMBEDDED_PORT))
+    .addOption(portOption('--codec-port <port>', 'payload codec server port (only with DRIFTLINE_CODEC_KEYS set)', 'DRIFTLINE_CODEC_PORT', DEFAULT_CODEC_PORT))
     .option('--no-worker', 'do not start a worker (run `driftline worker` yourself)')
     .action(async (flags: DevFlags) => {
       installRuntime();
@@ -29,6 +31,7 @@ export function devCommand(): Command {
         temporalPort: flags.temporalPort,
         uiPort: flags.uiPort,
         dbPort: flags.dbPort,
+        codecPort: flags.codecPort,
         worker: flags.worker,
         log,
       });

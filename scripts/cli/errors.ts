@@ -4,6 +4,7 @@ import { EmbeddedDatabaseError } from '../../activities/db/embedded-server.ts';
 import { MigrationError } from '../../activities/db/migrator.ts';
 import { TemporalStartError } from '../lib/temporal-server.ts';
 import { TemporalUnreachable } from '../lib/temporal-client.ts';
+import { CodecError } from '../../core/payload-codec.ts';
 
 /** Exit codes every driftline command shares (documented in README.md). */
 export const EXIT = {
@@ -36,7 +37,8 @@ export function presentError(error: unknown): { message: string; code: number; s
     error instanceof EmbeddedDatabaseError ||
     error instanceof MigrationError ||
     error instanceof TemporalStartError ||
-    error instanceof TemporalUnreachable
+    error instanceof TemporalUnreachable ||
+    error instanceof CodecError
   ) {
     return { message: error.message, code: EXIT.environment, showStack: false };
   }

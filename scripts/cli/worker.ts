@@ -6,6 +6,7 @@ import { TASK_QUEUES, type TaskQueueName } from '../../core/names.ts';
 import { openDatabase, resolveDatabaseTarget } from '../../activities/db/database.ts';
 import { createDriftlineWorkers } from '../../workers/worker.ts';
 import { driftlineHome } from '../lib/home.ts';
+import { dataConverterFromEnvironment } from '../../core/payload-codec.ts';
 
 export function workerCommand(): Command {
   return new Command('worker')
@@ -32,6 +33,7 @@ export function workerCommand(): Command {
         db: database.db,
         home: driftlineHome(),
         taskQueues: flags.taskQueue,
+        dataConverter: dataConverterFromEnvironment(process.env),
       });
       const stop = () => workers.shutdown();
       process.once('SIGINT', stop);

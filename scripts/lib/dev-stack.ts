@@ -6,23 +6,30 @@
 import { NativeConnection } from '@temporalio/worker';
 import { Connection } from '@temporalio/client';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPortListening, PortInUseError } from '../../activities/net.ts';
 import { LOOPBACK, openDatabase, resolveDatabaseTarget, type ReadyDatabase } from '../../activities/db/database.ts';
 import { createDriftlineWorkers, type DriftlineWorkers } from '../../workers/worker.ts';
+import { codecFromEnvironment } from '../../core/payload-codec.ts';
+import { serveCodec, type RunningCodecServer } from './codec-server.ts';
 import { provisionTemporalCli } from './temporal-cli.ts';
 import { ensureSearchAttributes, probeTemporal, startDevServer, waitForTemporal } from './temporal-server.ts';
 
 export const DEFAULT_TEMPORAL_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
 export const DEV_NAMESPACE = 'default';
+export const DEFAULT_CODEC_PORT = 8234;
+const CODEC_TOKEN_FILE = 'codec-token';
 
 export interface DevStackOptions {
   home: string;
   temporalPort: number;
   uiPort: number;
   dbPort?: number;
+  /** Port of the codec server started when payloads are encrypted (DRIFTLINE_CODEC_KEYS). */
+  codecPort?: number;
   worker: boolean;
   env?: NodeJS.ProcessEnv;
   log: (line: string) => void;
@@ -35,6 +42,7 @@ interface StackRecord {
   temporal: { address: string; uiUrl: string; pid: number | null };
   database: { url: string; kind: 'postgres' | 'embedded' };
   worker: { taskQueues: string[] } | null;
+  codec: { endpoint: string } | null;
 }
 
 export interface RunningStack {
@@ -69,9 +77,32 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
   };
 
   try {
-    // 1. Temporal
     const address = `${LOOPBACK}:${options.temporalPort}`;
     const uiUrl = `http://${LOOPBACK}:${options.uiPort}`;
+
+    // 0. Encryption: the codec server comes first, so the UI can be started pointing at it.
+    const codec = codecFromEnvironment(env);
+    const dataConverter = codec ? { payloadCodecs: [codec] } : undefined;
+    let codecServer: RunningCodecServer | undefined;
+    if (codec) {
+      codecServer = await serveCodec({
+        codec,
+        token: await codecToken(home, env),
+        host: LOOPBACK,
+        port: options.codecPort ?? DEFAULT_CODEC_PORT,
+        allowedOrigins: [uiUrl, `http://localhost:${options.uiPort}`],
+      }).catch((error: unknown) => {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new PortInUseError(options.codecPort ?? DEFAULT_CODEC_PORT, 'the payload codec server', '--codec-port or DRIFTLINE_CODEC_PORT');
+        }
+        throw error;
+      });
+      const server = codecServer;
+      cleanups.push(() => server.close());
+      log(`Codec       payloads encrypted with AES-256-GCM; codec server on ${LOOPBACK}:${server.port} (token in ${join(home, CODEC_TOKEN_FILE)})`);
+    }
+
+    // 1. Temporal
     const logFile = join(home, 'logs', 'temporal.log');
     let temporalPid: number | null = null;
     const probe = await probeTemporal(LOOPBACK, options.temporalPort);
@@ -88,6 +119,9 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
       } else {
         log(`Temporal    reusing the server already running at ${address}`);
       }
+      if (codecServer) {
+        log(`Temporal UI was started before encryption was on; to decode in it, set its codec endpoint (Data Encoder) to ${codecServer.uiEndpoint}`);
+      }
     } else {
       if (await isPortListening(LOOPBACK, options.uiPort)) {
         throw new PortInUseError(options.uiPort, 'the Temporal UI', '--ui-port or DRIFTLINE_UI_PORT');
@@ -102,6 +136,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
           uiPort: options.uiPort,
           namespace: DEV_NAMESPACE,
           dbFile: join(home, 'temporal.db'),
+          ...(codecServer ? { uiCodecEndpoint: codecServer.uiEndpoint } : {}),
         },
         logFile,
       );
@@ -135,7 +170,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
     if (options.worker) {
       const connection = await NativeConnection.connect({ address });
       cleanups.push(() => connection.close());
-      workers = await createDriftlineWorkers({ connection, namespace: DEV_NAMESPACE, db: database.db, home });
+      workers = await createDriftlineWorkers({ connection, namespace: DEV_NAMESPACE, db: database.db, home, dataConverter });
       const running = workers.run();
       const w = workers;
       cleanups.push(async () => {
@@ -155,6 +190,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
       temporal: { address, uiUrl, pid: temporalPid },
       database: { url: redact(database.url), kind: target.kind },
       worker: workers ? { taskQueues: [...workers.taskQueues] } : null,
+      codec: codecServer ? { endpoint: `http://${LOOPBACK}:${codecServer.port}` } : null,
     };
     await writeFile(recordPath, `${JSON.stringify(record, null, 2)}\n`);
     cleanups.unshift(() => rm(recordPath, { force: true }));
@@ -178,6 +214,21 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
     await stopAll();
     throw error;
   }
+}
+
+/**
+ * The codec server's token: DRIFTLINE_CODEC_TOKEN, else one generated on first use and kept in the
+ * state directory (owner-only), so a restarted stack and a UI that outlived it keep agreeing.
+ */
+async function codecToken(home: string, env: NodeJS.ProcessEnv): Promise<string> {
+  const given = env.DRIFTLINE_CODEC_TOKEN?.trim();
+  if (given) return given;
+  const path = join(home, CODEC_TOKEN_FILE);
+  const kept = await readFile(path, 'utf8').then((text) => text.trim(), () => '');
+  if (kept.length >= 16) return kept;
+  const token = randomBytes(24).toString('base64url');
+  await writeFile(path, `${token}\n`, { mode: 0o600 });
+  return token;
 }
 
 async function uiAnswers(url: string): Promise<boolean> {

@@ -21,6 +21,8 @@ export interface DevServerSettings {
   /** SQLite file that keeps every workflow across restarts. */
   dbFile: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** The payload codec server the UI should decode through (encryption on). */
+  uiCodecEndpoint?: string;
 }
 
 export function devServerArgs(settings: DevServerSettings): string[] {
@@ -43,6 +45,7 @@ export function devServerArgs(settings: DevServerSettings): string[] {
     '--log-level',
     settings.logLevel ?? 'warn',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((flag) => ['--search-attribute', flag]),
+    ...(settings.uiCodecEndpoint ? ['--ui-codec-endpoint', settings.uiCodecEndpoint] : []),
   ];
 }
 

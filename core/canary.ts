@@ -217,6 +217,25 @@ export const canaryInputSchema = z
     }
   });
 export type CanaryInput = z.input<typeof canaryInputSchema>;
+
+/**
+ * The `deployment` section of a pipeline's policy: how a registered (and, with a compliance section,
+ * approved) candidate reaches users. The pipeline fills in what only it knows — the candidate's
+ * model server, the baseline serving today — and starts `canaryDeployment` as a child.
+ *  - `local`: the router hosts a model server for the candidate (PUT /admin/servers/…) and the
+ *    baseline is whatever the router serves for the model now;
+ *  - `sagemaker`: the endpoint and variants as for a canary started alone; `{version}` in the
+ *    candidate variant's name and model name is replaced by the candidate's version.
+ */
+export const deploymentPolicySchema = z.object({
+  plan: canaryPlanSchema,
+  target: z.discriminatedUnion('kind', [z.object({ kind: z.literal('local'), routerUrl: httpUrl }), sagemakerTargetSchema]),
+  metrics: metricsSourceSchema.optional(),
+  notify: z.object({ webhookUrl: httpUrl.optional() }).default({}),
+  productionAlias: z.string().regex(/^[a-z][a-z0-9_-]{0,63}$/).default('production'),
+});
+export type DeploymentPolicy = z.infer<typeof deploymentPolicySchema>;
+export type DeploymentPolicyTarget = DeploymentPolicy['target'];
 export type CanaryRequest = z.infer<typeof canaryInputSchema>;
 
 /** Workflow id of a canary: one canary per model version. */

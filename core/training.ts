@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { compliancePolicySchema } from './compliance.ts';
+import { deploymentPolicySchema, type CanaryOutcomeKind } from './canary.ts';
 import { modelNameSchema } from './registry.ts';
 import { dataContractSchema, evaluationPolicySchema, jsonValueSchema, storageUriSchema, textSchema, trainerSchema, triggerSchema } from './training-spec.ts';
 
@@ -21,6 +22,8 @@ export const continuousTrainingInputSchema = z.object({
     evaluation: evaluationPolicySchema.default({ thresholds: {} }),
     /** When present, a registered candidate goes through the compliance gate before it may deploy. */
     compliance: compliancePolicySchema.optional(),
+    /** When present, a registered (and approved) candidate is rolled out by a canary against production. */
+    deployment: deploymentPolicySchema.optional(),
   }),
   trigger: triggerSchema,
 });
@@ -35,9 +38,14 @@ export function continuousTrainingWorkflowId(model: string, key: string): string
 export type PipelineStage = 'validating' | 'training' | 'evaluating' | 'registering' | 'compliance' | 'deploying' | 'done';
 
 export type PipelineOutcome =
-  | { outcome: 'registered'; model: string; version: number; metrics: Record<string, number> }
+  | { outcome: 'registered'; model: string; version: number; metrics: Record<string, number>; deployment?: PipelineDeployment }
   | { outcome: 'rejected'; model: string; version: number; reasons: string[]; metrics: Record<string, number>; by?: 'evaluation' | 'compliance' }
   | { outcome: 'failed'; model: string; reason: string; violations?: string[] };
+
+/** What the canary made of a registered candidate (pipelines with a `deployment` policy). */
+export type PipelineDeployment =
+  | { outcome: CanaryOutcomeKind; canary: string; reason: string }
+  | { outcome: 'skipped'; canary: null; reason: string };
 
 export interface StepRecord {
   step: PipelineStage;

@@ -29,6 +29,7 @@ import {
   continuousTrainingInputSchema,
   type ContinuousTrainingInput,
   type ContinuousTrainingRequest,
+  type PipelineDeployment,
   type PipelineOutcome,
   type PipelineStage,
   type PipelineStatus,
@@ -36,6 +37,9 @@ import {
 import { pipelineStatusQuery } from './messages.ts';
 import { complianceGateWorkflowId, type ComplianceGateOutcome } from '../core/compliance.ts';
 import type { complianceGate } from './compliance-gate.ts';
+import type { canaryDeployment } from './canary-deployment.ts';
+import { canaryWorkflowId } from '../core/canary.ts';
+import type { DeployActivities } from '../activities/deploy/activities.ts';
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
 
@@ -44,6 +48,11 @@ const heavy = proxyActivities<typeof dataActivities & TrainingActivities>({
   startToCloseTimeout: '7 days',
   heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: FINAL },
+});
+const deploying = proxyActivities<Pick<DeployActivities, 'resolveCandidateTarget'>>({
+  taskQueue: TASK_QUEUES.orchestration,
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
 });
 const light = proxyActivities<RegistryActivities & typeof evaluationActivities>({
   taskQueue: TASK_QUEUES.orchestration,
@@ -137,6 +146,11 @@ export async function continuousTraining(rawInput: ContinuousTrainingInput): Pro
         return await run.finish({ outcome: 'rejected', model: input.model, version: outcome.version, reasons: [`compliance: ${gate.reason}`], metrics: outcome.metrics, by: 'compliance' });
       }
     }
+    if (outcome.outcome === 'registered' && input.policy.deployment) {
+      const deployment = await run.step('deploying', 'canary against production (see the child canary deployment)', () => deploy(input, outcome.version, trained.artifact.uri));
+      if (deployment.canary) run.status.artifacts.canary = deployment.canary;
+      return await run.finish({ ...outcome, deployment });
+    }
     return await run.finish(outcome);
   } catch (error) {
     if (isCancellation(error)) {
@@ -179,13 +193,13 @@ class PipelineRun {
   async finish(outcome: Extract<PipelineOutcome, { outcome: 'registered' | 'rejected' }>): Promise<PipelineOutcome> {
     this.status.decision =
       outcome.outcome === 'registered'
-        ? `registered v${outcome.version} as challenger${this.input.policy.compliance ? ', approved by the compliance gate' : ''}`
+        ? `registered v${outcome.version} as challenger${this.input.policy.compliance ? ', approved by the compliance gate' : ''}${outcome.deployment ? `; canary ${outcome.deployment.outcome}: ${outcome.deployment.reason}` : ''}`
         : `rejected v${outcome.version}: ${outcome.reasons.join('; ')}`;
     await this.record(outcome.outcome, outcome.version, outcome.outcome === 'rejected' ? outcome.reasons.join('; ') : null);
     this.status.stage = 'done';
     upsertSearchAttributes([
       { key: SEARCH_ATTRIBUTES.stage, value: 'done' },
-      { key: SEARCH_ATTRIBUTES.outcome, value: outcome.outcome },
+      { key: SEARCH_ATTRIBUTES.outcome, value: outcome.outcome === 'registered' && outcome.deployment && outcome.deployment.outcome !== 'skipped' ? outcome.deployment.outcome : outcome.outcome },
     ]);
     setCurrentDetails(`**done**: ${this.status.decision}`);
     return outcome;
@@ -234,6 +248,49 @@ async function comply(input: ContinuousTrainingRequest, version: number, holdout
   });
 }
 
+/**
+ * The canary as a child (`canary:<model>:v<n>`): the candidate goes behind the deployment target
+ * beside what serves as `production` today, and the canary decides. A promoted candidate also
+ * becomes the champion that the next run is evaluated against.
+ */
+async function deploy(input: ContinuousTrainingRequest, version: number, artifactUri: string): Promise<PipelineDeployment> {
+  const policy = input.policy.deployment!;
+  const { model } = input;
+  const production = await aliasTarget(model, policy.productionAlias);
+  if (!production) {
+    return { outcome: 'skipped', canary: null, reason: `no version is ${policy.productionAlias} yet, so there is nothing to compare with: v${version} stays registered` };
+  }
+  const target = await deploying.resolveCandidateTarget.executeWithOptions(
+    { startToCloseTimeout: '2 minutes', retry: { nonRetryableErrorTypes: FINAL }, summary: `put v${version} behind the ${policy.target.kind} target` },
+    [{ model, version, artifactUri, target: policy.target }],
+  );
+  const canaryId = canaryWorkflowId(model, version);
+  const result = await executeChild<typeof canaryDeployment>('canaryDeployment', {
+    workflowId: canaryId,
+    taskQueue: TASK_QUEUES.orchestration,
+    staticSummary: `Canary of ${model} v${version} against v${production.version}`,
+    args: [
+      {
+        model,
+        candidateVersion: version,
+        baselineVersion: production.version,
+        requestedBy: input.trigger.requestedBy,
+        plan: policy.plan,
+        target,
+        ...(policy.metrics ? { metrics: policy.metrics } : {}),
+        notify: policy.notify,
+        productionAlias: policy.productionAlias,
+      },
+    ],
+  });
+  if (result.outcome === 'promoted') {
+    await light.moveModelAlias.executeWithOptions({ startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `move ${model}@champion to v${version}` }, [
+      { model, alias: 'champion', version, actor: input.trigger.requestedBy, reason: `promoted by canary ${canaryId}` },
+    ]);
+  }
+  return { outcome: result.outcome, canary: canaryId, reason: result.reason };
+}
+
 async function validate(input: ContinuousTrainingRequest, uri: string, role: 'train' | 'holdout'): Promise<DatasetValidation> {
   return heavy.validateDataset.executeWithOptions(activityOptions(`validate ${role} data ${uri}`), [{ uri, role, contract: input.policy.dataContract }]);
 }
@@ -269,10 +326,15 @@ async function evaluate(input: ContinuousTrainingRequest, jobKey: string, candid
 }
 
 async function currentChampion(model: string): Promise<ModelVersionDetails | null> {
+  return aliasTarget(model, 'champion');
+}
+
+/** The version an alias points at, or null when the model or the alias does not exist yet. */
+async function aliasTarget(model: string, alias: string): Promise<ModelVersionDetails | null> {
   try {
     return await light.getModelLineage.executeWithOptions(
-      { startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `look up ${model}@champion` },
-      [{ reference: `${model}@champion` }],
+      { startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `look up ${model}@${alias}` },
+      [{ reference: `${model}@${alias}` }],
     );
   } catch (error) {
     if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'NotFound') return null;

@@ -7,7 +7,8 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeploymentTarget, LocalTarget, SageMakerTarget, TrafficWeights } from '../../core/canary.ts';
+import type { DeploymentPolicyTarget, DeploymentTarget, LocalTarget, SageMakerTarget, TrafficWeights } from '../../core/canary.ts';
+import type { LocalRouterTarget } from './local-router.ts';
 import { INVALID_INPUT } from '../../core/names.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { DriftlineDb } from '../db/database.ts';
@@ -23,7 +24,8 @@ export interface DeployDependencies {
   artifacts: ArtifactStore;
   /** Where reports are written before they are stored by content. */
   scratchDir: string;
-  targets: { local: DeploymentTargetAdapter<LocalTarget>; sagemaker: DeploymentTargetAdapter<SageMakerTarget> };
+  /** The local target also puts a pipeline's candidate behind the router (`targetForCandidate`). */
+  targets: { local: DeploymentTargetAdapter<LocalTarget> & Pick<LocalRouterTarget, 'targetForCandidate'>; sagemaker: DeploymentTargetAdapter<SageMakerTarget> };
 }
 
 export interface PrepareCanaryInput {
@@ -44,9 +46,27 @@ export interface SetCanaryTrafficInput {
   weights: TrafficWeights;
 }
 
+export interface CandidateTargetInput {
+  model: string;
+  version: number;
+  artifactUri: string;
+  target: DeploymentPolicyTarget;
+}
+
 export function createDeployActivities(deps: DeployDependencies) {
   const adapter = (target: DeploymentTarget) => deps.targets[target.kind] as DeploymentTargetAdapter;
   return {
+    /** Completes a pipeline's deployment policy into a canary target for its candidate (see DeploymentPolicy). */
+    async resolveCandidateTarget(input: CandidateTargetInput): Promise<DeploymentTarget> {
+      const { target } = input;
+      if (target.kind === 'sagemaker') {
+        const fill = (text: string) => text.replaceAll('{version}', String(input.version));
+        const { modelName } = target.candidateVariant;
+        return { ...target, candidateVariant: { ...target.candidateVariant, name: fill(target.candidateVariant.name), ...(modelName ? { modelName: fill(modelName) } : {}) } };
+      }
+      return finalOnTargetError(() => deps.targets.local.targetForCandidate(target.routerUrl, input.model, input.version, input.artifactUri));
+    },
+
     async prepareCanaryTarget(input: PrepareCanaryInput): Promise<PreparedTarget> {
       const prepared = await finalOnTargetError(() => adapter(input.target).prepare({ deploymentId: input.deploymentId, model: input.model, target: input.target, shadow: input.shadow }));
       await deps.db

@@ -61,6 +61,28 @@ export class LocalRouterTarget implements DeploymentTargetAdapter<LocalTarget> {
     return (await this.writeRoute(request.target, request.model, route)).weights;
   }
 
+  /**
+   * The full local target for a pipeline's candidate: the router hosts a model server for the
+   * candidate's artifact, and the baseline is the server the router sends the model's traffic to now.
+   */
+  async targetForCandidate(routerUrl: string, model: string, version: number, artifactUri: string): Promise<LocalTarget> {
+    const base = routerUrl.replace(/\/$/, '');
+    await answers(`${base}/healthz`, 'the router');
+    const current = await this.readRoute({ kind: 'local', routerUrl, baselineUrl: routerUrl, candidateUrl: routerUrl }, model);
+    if (!current) throw new TargetError(`the router at ${routerUrl} serves no route for "${model}": put the production version behind it first (PUT /admin/routes/${model})`);
+    if (isActive(current)) throw new TargetError(`model "${model}" is already in canary ${current.deploymentId} on ${routerUrl}; finish or abort it first`);
+    const servingUrl = current.candidateUrl && current.weights.candidate === 100 ? current.candidateUrl : current.baselineUrl;
+    const response = await call(`${base}/admin/servers/${encodeURIComponent(model)}/v${version}`, {
+      method: 'PUT',
+      headers: { ...this.headers(), 'content-type': 'application/json' },
+      body: JSON.stringify({ artifact: artifactUri }),
+    });
+    if (response.status === 400 || response.status === 401 || response.status === 409) throw new TargetError(`the router cannot host ${model} v${version}: ${await response.text()}`);
+    if (!response.ok) throw new Error(`the router answered ${response.status} when asked to host ${model} v${version}: ${await response.text()}`);
+    const hosted = (await response.json()) as { url: string };
+    return { kind: 'local', routerUrl, baselineUrl: servingUrl, candidateUrl: hosted.url };
+  }
+
   private async readRoute(target: LocalTarget, model: string): Promise<RouterRoute | null> {
     const response = await call(`${routesUrl(target, model)}`, { method: 'GET', headers: this.headers() });
     if (response.status === 404) return null;

@@ -156,6 +156,12 @@ async function follow(_client: Client, handle: WorkflowHandle, quiet: boolean): 
     if (!quiet) print(`rejected by the compliance gate: ${outcome.reasons.join('; ')}`);
     return { outcome: 'rejected-by-compliance', detail: outcome };
   }
+  if (outcome.outcome === 'registered' && outcome.deployment && outcome.deployment.outcome !== 'skipped') {
+    const { deployment } = outcome;
+    if (!quiet) print(`canary ${deployment.canary}: ${deployment.outcome}: ${deployment.reason}`);
+    // An aborted canary also left the baseline serving: for CI it did not ship, like a rollback.
+    return { outcome: deployment.outcome === 'promoted' ? 'promoted' : 'rolled-back', detail: outcome };
+  }
   if (!quiet) {
     if (outcome.outcome === 'registered') print(`registered ${outcome.model} v${outcome.version} as challenger`);
     else if (outcome.outcome === 'rejected') print(`rejected ${outcome.model} v${outcome.version}: ${outcome.reasons.join('; ')}`);

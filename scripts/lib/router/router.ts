@@ -4,6 +4,7 @@
  *   POST /models/<model>/predict      forwarded to the baseline or the candidate (sticky by the
  *                                     `x-driftline-key` header; a request without one gets a random key)
  *   PUT|GET|DELETE /admin/routes/<model>   the route (variant URLs, weights, shadow) — set by the deploy activity
+ *   PUT|GET /admin/servers/<model>/v<n>    a model server the router hosts for a registered version (hosted-models.ts)
  *   GET /metrics                      Prometheus text format
  *   GET /healthz
  *
@@ -26,6 +27,7 @@ import type { DriftlineDb } from '../../../activities/db/database.ts';
 import { closeServer, HttpError, listen, readBody, readJson, sendError, sendJson } from './http.ts';
 import { RouterMetrics } from './metrics.ts';
 import { RecordWriter } from './records.ts';
+import { HostedModels } from './hosted-models.ts';
 
 export interface RouterOptions {
   host?: string;
@@ -64,6 +66,7 @@ export async function startRouter(options: RouterOptions = {}): Promise<Router> 
   const routerId = options.routerId ?? 'default';
   const timeoutMs = options.upstreamTimeoutMs ?? 10_000;
   const routes = new Map<string, RouterRoute>();
+  const hostedModels = new HostedModels(options.host ?? '127.0.0.1');
   const metrics = new RouterMetrics();
   const records = new RecordWriter(db, { intervalMs: options.flushIntervalMs ?? 200, batchSize: 500, maxBuffered: 200_000 });
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
@@ -154,8 +157,25 @@ export async function startRouter(options: RouterOptions = {}): Promise<Router> 
     response.end(answer.body);
   }
 
-  async function admin(model: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  function authorize(request: IncomingMessage): void {
     if (options.adminToken && request.headers.authorization !== `Bearer ${options.adminToken}`) throw new HttpError(401, 'admin requests need the router\'s token');
+  }
+
+  async function hostedServer(model: string, version: number, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    authorize(request);
+    if (request.method === 'GET') {
+      const hosted = hostedModels.get(model, version);
+      if (!hosted) throw new HttpError(404, `this router hosts no server for ${model} v${version}`);
+      return sendJson(response, 200, hosted);
+    }
+    if (request.method !== 'PUT') throw new HttpError(405, 'use GET or PUT');
+    const body = (await readJson(request)) as { artifact?: unknown } | null;
+    if (typeof body?.artifact !== 'string' || body.artifact.length === 0) throw new HttpError(400, 'expected {"artifact": "<path or file:// URI of the model>"}');
+    return sendJson(response, 200, await hostedModels.serve(model, version, body.artifact));
+  }
+
+  async function admin(model: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+    authorize(request);
     if (request.method === 'GET') {
       const route = routes.get(model);
       if (!route) throw new HttpError(404, `no route for model "${model}"`);
@@ -198,6 +218,8 @@ export async function startRouter(options: RouterOptions = {}): Promise<Router> 
         const path = new URL(request.url ?? '/', 'http://localhost').pathname;
         const predictMatch = /^\/models\/([^/]+)\/predict$/.exec(path);
         const adminMatch = /^\/admin\/routes\/([^/]+)$/.exec(path);
+        const serverMatch = /^\/admin\/servers\/([^/]+)\/v(\d{1,9})$/.exec(path);
+        if (serverMatch) return await hostedServer(modelName(serverMatch[1]!), Number(serverMatch[2]), request, response);
         if (predictMatch && request.method === 'POST') return await predict(modelName(predictMatch[1]!), request, response);
         if (adminMatch) return await admin(modelName(adminMatch[1]!), request, response);
         if (request.method === 'GET' && path === '/metrics') {
@@ -227,6 +249,7 @@ export async function startRouter(options: RouterOptions = {}): Promise<Router> 
     stats: () => ({ served, mirrored, recordsWritten: records.written, recordsDropped: records.dropped, lastWriteError: records.lastError }),
     async close() {
       await closeServer(server);
+      await hostedModels.closeAll();
       await Promise.all([...mirrors]);
       await records.close();
       agent.destroy();

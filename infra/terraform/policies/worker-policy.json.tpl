@@ -49,7 +49,13 @@
     {
       "Sid": "SageMakerEndpointTraffic",
       "Effect": "Allow",
-      "Action": ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+      "Action": ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+      "Resource": ["arn:${partition}:sagemaker:${region}:${account_id}:endpoint/${sagemaker_name_prefix}*"]
+    },
+    {
+      "Sid": "SageMakerEndpointSwitchConfig",
+      "Effect": "Allow",
+      "Action": ["sagemaker:UpdateEndpoint"],
       "Resource": [
         "arn:${partition}:sagemaker:${region}:${account_id}:endpoint/${sagemaker_name_prefix}*",
         "arn:${partition}:sagemaker:${region}:${account_id}:endpoint-config/${sagemaker_name_prefix}*"

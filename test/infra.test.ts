@@ -591,23 +591,26 @@ describe('infra/terraform', () => {
     expect(readRepoFile(join(TF_DIR, 's3.tf'))).toMatch(/variable\s*=\s*"aws:SecureTransport"[\s\S]*?values\s*=\s*\["false"\]/);
   });
 
-  (terraform ? it : it.skip)('terraform validate passes (with the AWS provider from the local plugin mirror)', () => {
+  (terraform ? it : it.skip)('terraform validate, fmt and test pass (AWS provider from the local plugin mirror, mocked in tests)', () => {
     const work = mkdtempSync(join(tmpdir(), 'driftline-terraform-'));
     try {
       cpSync(join(REPO_ROOT, TF_DIR), work, { recursive: true });
       const env = { ...process.env, TF_IN_AUTOMATION: '1', CHECKPOINT_DISABLE: '1' };
-      execFileSync(terraform!.terraform, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${terraform!.pluginDir}`], { cwd: work, env, stdio: 'pipe', timeout: 180_000 });
-      const result = JSON.parse(execFileSync(terraform!.terraform, ['validate', '-json', '-no-color'], { cwd: work, env, encoding: 'utf8', timeout: 180_000 })) as {
+      execFileSync(terraform!.terraform, ['init', '-backend=false', '-input=false', '-no-color', `-plugin-dir=${terraform!.pluginDir}`], { cwd: work, env, stdio: 'pipe', timeout: 300_000 });
+      const result = JSON.parse(execFileSync(terraform!.terraform, ['validate', '-json', '-no-color'], { cwd: work, env, encoding: 'utf8', timeout: 300_000 })) as {
         valid: boolean;
         diagnostics: Array<{ summary: string; detail?: string }>;
       };
       expect(result.diagnostics.map((d) => `${d.summary}: ${d.detail ?? ''}`)).toEqual([]);
       expect(result.valid).toBe(true);
       execFileSync(terraform!.terraform, ['fmt', '-check', '-recursive', '-no-color', work], { env, stdio: 'pipe' });
+      // infra/terraform/tests/: the policies rendered from their templates, bucket settings, Pod Identity.
+      const test = execFileSync(terraform!.terraform, ['test', '-no-color'], { cwd: work, env, encoding: 'utf8', timeout: 300_000 });
+      expect(test).toMatch(/Success! [1-9]\d* passed, 0 failed/);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
-  });
+  }, 600_000);
 });
 
 // --- IAM -----------------------------------------------------------------------------------------

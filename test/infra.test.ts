@@ -5,7 +5,8 @@
  *  - one worker Deployment per task queue of core/names.ts, each running a command line the real
  *    CLI accepts, with environment variables the code (or Temporal's envconfig) actually reads;
  *  - KEDA watches the queue its Deployment serves, at the address and namespace the workers use;
- *  - the compose stack matches the Compose Specification and the same names;
+ *  - the compose stack matches the Compose Specification and the same names; the CI templates
+ *    match the GitHub Actions and GitLab CI schemas;
  *  - the setup scripts that register the search attributes do so on a real Temporal server;
  *  - the Temporal Helm values put both stores on PostgreSQL;
  *  - Terraform parses, every reference is declared, templates get exactly their variables (and
@@ -15,7 +16,7 @@
  */
 import type { Command } from 'commander';
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
@@ -417,12 +418,12 @@ describe('infra/compose: local production-like stack', () => {
   };
 
   withPython('matches the Compose Specification', () => {
-    const answer = runValidators(python!, { compose: [{ source: 'compose.yaml', doc: compose }] });
-    expect(answer.compose![0]!.errors).toEqual([]);
+    const answer = runValidators(python!, { vendor: [{ source: 'compose.yaml', schema: 'compose-spec', doc: compose }] });
+    expect(answer.vendor![0]!.errors).toEqual([]);
     // and the same check rejects a mistake
     const broken = structuredClone(compose) as { services: Record<string, Record<string, unknown>> };
     broken.services.worker!.restart_policy = 'always';
-    expect(runValidators(python!, { compose: [{ source: 'broken', doc: broken }] }).compose![0]!.errors.join('\n')).toMatch(/restart_policy/);
+    expect(runValidators(python!, { vendor: [{ source: 'broken', schema: 'compose-spec', doc: broken }] }).vendor![0]!.errors.join('\n')).toMatch(/restart_policy/);
   });
 
   it('runs one worker per task queue with the variables the code reads, against its own Temporal and PostgreSQL', async () => {
@@ -445,6 +446,18 @@ describe('infra/compose: local production-like stack', () => {
     const temporal = compose.services.temporal!.environment!;
     expect(temporal.DB).toBe('postgres12');
     expect(temporal.POSTGRES_SEEDS).toBe('postgresql');
+  });
+});
+
+describe('infra/ci: CI templates', () => {
+  withPython('match the GitHub Actions workflow and GitLab CI schemas', () => {
+    const files = [
+      ...readdirSync(join(REPO_ROOT, 'infra/ci/github-actions')).map((f) => ({ path: `infra/ci/github-actions/${f}`, schema: 'github-workflows' })),
+      { path: 'infra/ci/gitlab/.gitlab-ci.yml', schema: 'gitlab-ci' },
+    ];
+    expect(files.length).toBeGreaterThanOrEqual(3);
+    const answer = runValidators(python!, { vendor: files.map((f) => ({ source: f.path, schema: f.schema, doc: parseYaml(readRepoFile(f.path)) as unknown })) });
+    expect(answer.vendor!.filter((r) => r.errors.length > 0)).toEqual([]);
   });
 });
 

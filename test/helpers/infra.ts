@@ -88,7 +88,7 @@ export function readRepoFile(path: string): string {
 
 export interface PythonAnswer {
   kubernetes?: Array<{ source: string; kind: string; name: string; version: string; error: string | null; skipped: string | null }>;
-  compose?: Array<{ source: string; errors: string[] }>;
+  vendor?: Array<{ source: string; errors: string[] }>;
   hcl?: Record<string, { parsed?: Record<string, unknown>; error?: string }>;
 }
 

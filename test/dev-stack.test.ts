@@ -42,7 +42,7 @@ afterAll(async () => {
 });
 
 function startStack(): CliProcess {
-  const cli = startCli(['dev'], env);
+  const cli = startCli(['dev', '--no-example'], env);
   running.push(cli);
   return cli;
 }
@@ -85,7 +85,7 @@ describe('driftline dev', () => {
     expect(ui.status).toBe(200);
 
     // a second `driftline dev` reuses the running stack
-    const second = await runCli(['dev'], env);
+    const second = await runCli(['dev', '--no-example'], env);
     expect(second.code).toBe(0);
     expect(second.output).toContain('Already running');
 
@@ -118,7 +118,7 @@ describe('driftline dev', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => squatter.listen(port, '127.0.0.1', resolve));
     try {
-      const result = await runCli(['dev', '--temporal-port', String(port)], env);
+      const result = await runCli(['dev', '--no-example', '--temporal-port', String(port)], env);
       expect(result.code).toBe(3);
       const lines = result.output.trim().split('\n');
       expect(lines.at(-1)).toBe(
@@ -141,7 +141,7 @@ describe('driftline dev', () => {
     expect(badDb.output).toContain(`if its data is not needed, remove ${join(damaged, 'pgdata')} and start again`);
 
     await writeFile(join(damaged, 'temporal.db'), 'not a sqlite file');
-    const badTemporal = await runCli(['dev', '--no-worker'], damagedEnv);
+    const badTemporal = await runCli(['dev', '--no-example', '--no-worker'], damagedEnv);
     expect(badTemporal.code).toBe(3);
     expect(badTemporal.output).toContain('file is not a database');
     expect(badTemporal.output).toContain(`If ${join(damaged, 'temporal.db')} is damaged, move it aside`);
@@ -149,7 +149,7 @@ describe('driftline dev', () => {
   });
 
   it('rejects a malformed port with a usage error', async () => {
-    const result = await runCli(['dev', '--ui-port', '99999'], env);
+    const result = await runCli(['dev', '--no-example', '--ui-port', '99999'], env);
     expect(result.code).toBe(2);
     expect(result.output).toContain('expected a TCP port between 1 and 65535, got "99999"');
   });

@@ -58,7 +58,7 @@ beforeAll(async () => {
     TEMPORAL_ADDRESS: `127.0.0.1:${ports.temporal}`,
     TEMPORAL_NAMESPACE: 'default',
   };
-  stack = startCli(['dev'], env);
+  stack = startCli(['dev', '--no-example'], env);
   await stack.waitFor(/Ready\./, 150_000);
   if (haveChromium) {
     browser = await chromium.launch({

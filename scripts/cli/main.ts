@@ -18,6 +18,7 @@ import { driftCommand } from './drift.ts';
 import { approveCommand, codecServerCommand, gateCommand, keysCommand, rejectCommand } from './compliance.ts';
 import { canaryCommand } from './canary.ts';
 import { serveCommand } from './serve.ts';
+import { demoCommand } from './demo.ts';
 
 export function buildProgram(): Command {
   const program = new Command('driftline')
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   program.addCommand(codecServerCommand());
   program.addCommand(canaryCommand());
   program.addCommand(serveCommand());
+  program.addCommand(demoCommand());
   applyToAll(program, (command) => command.exitOverride().showHelpAfterError('(add --help for usage)'));
   return program;
 }

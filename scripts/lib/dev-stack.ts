@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPortListening, PortInUseError } from '../../activities/net.ts';
-import { LOOPBACK, openDatabase, resolveDatabaseTarget, type ReadyDatabase } from '../../activities/db/database.ts';
+import { LOOPBACK, openDatabase, resolveDatabaseTarget, type DriftlineDb, type ReadyDatabase } from '../../activities/db/database.ts';
 import { createDriftlineWorkers, type DriftlineWorkers } from '../../workers/worker.ts';
 import { codecFromEnvironment } from '../../core/payload-codec.ts';
 import { serveCodec, type RunningCodecServer } from './codec-server.ts';
@@ -49,6 +49,7 @@ export interface RunningStack {
   readonly temporalAddress: string;
   readonly uiUrl: string;
   readonly databaseUrl: string;
+  readonly db: DriftlineDb;
   /** Resolves when the worker stops on its own (it failed); the stack is then stopped. */
   readonly stopped: Promise<void>;
   stop(): Promise<void>;
@@ -206,6 +207,7 @@ export async function startDevStack(options: DevStackOptions): Promise<DevStackR
         temporalAddress: address,
         uiUrl,
         databaseUrl: database.url,
+        db: database.db,
         stopped: workerDone.then(stop),
         stop,
       },

@@ -39,6 +39,12 @@ export interface Production {
 export async function startProduction(settings: ProductionSettings, env: NodeJS.ProcessEnv = process.env): Promise<Production> {
   const level = resolveLogLevel(settings.logFormat, env);
   const logger = createLogger(settings.logFormat, level);
+  if (settings.logFormat === 'json') {
+    // Node prints process warnings (deprecations, the AWS SDK's Node version notice) as text on
+    // stderr; in JSON mode they become log entries like the rest.
+    process.removeAllListeners('warning');
+    process.on('warning', (warning) => logger.warn(warning.message, { warning: warning.name, ...('code' in warning ? { code: warning.code } : {}) }));
+  }
   const sdkMetricsAddress = settings.healthPort === undefined ? undefined : (settings.sdkMetricsAddress ?? (await freeLoopbackAddress()));
   Runtime.install({
     logger,

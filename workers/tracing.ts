@@ -17,6 +17,7 @@ import {
 } from '@temporalio/interceptors-opentelemetry';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { bundledInterceptorSinks, type WorkerSinks } from './bundle.ts';
+import { AsyncLocalStorageContextManager } from './otel-context.ts';
 
 export interface Tracing {
   readonly enabled: boolean;
@@ -43,11 +44,13 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
     };
   }
   const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME?.trim() || serviceName });
-  // The exporter reads the endpoint (and OTEL_EXPORTER_OTLP_HEADERS, timeouts) from the environment.
-  const processor = new BatchSpanProcessor(new OTLPTraceExporter(), { scheduledDelayMillis: 1000 });
+  // The URL is set from `env` (the exporter alone would read process.env); headers and timeouts
+  // still come from the usual OTEL_EXPORTER_OTLP_* variables.
+  const processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: tracesUrl(env) }), { scheduledDelayMillis: 1000 });
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
-  // global provider and W3C propagator: the interceptors inject and extract context through them
-  provider.register();
+  // global provider, W3C propagator and a context manager: the interceptors inject the active
+  // context into headers and extract it on the other side through them
+  provider.register({ contextManager: new AsyncLocalStorageContextManager() });
   const tracer = provider.getTracer('driftline');
   return {
     enabled: true,
@@ -61,4 +64,11 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
     sinks: { exporter: makeWorkflowExporter(processor, resource) },
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** The OTLP/HTTP traces URL, as the OpenTelemetry spec derives it from the two variables. */
+export function tracesUrl(env: NodeJS.ProcessEnv): string {
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  return `${env.OTEL_EXPORTER_OTLP_ENDPOINT!.trim().replace(/\/+$/, '')}/v1/traces`;
 }

@@ -28,7 +28,7 @@ import { creditPipeline, REPO_ROOT, resultWithin, uniqueModel } from './helpers/
 import { startCli, type CliProcess } from './helpers/processes.ts';
 
 const DIST_ENTRY = join(REPO_ROOT, 'dist/scripts/cli/main.js');
-const DIST_BUNDLE = join(REPO_ROOT, 'dist/workflow-bundle.js');
+const DIST_BUNDLES = [join(REPO_ROOT, 'dist/workflow-bundle.js'), join(REPO_ROOT, 'dist/workflow-bundle-traced.js')];
 
 let namespace: string;
 let connection: Connection;
@@ -143,13 +143,13 @@ describe('the compiled production worker', () => {
     );
   });
 
-  it('replays every recorded history from the prebuilt bundle, interceptors included', async () => {
+  it.each(DIST_BUNDLES)('replays every recorded history from the prebuilt bundle %s, interceptors included', async (bundle) => {
     const dir = join(HISTORIES_DIR, 'workflows');
     const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
     expect(files.length).toBeGreaterThan(0);
     const histories = await Promise.all(files.map(async (file) => ({ workflowId: file.replace(/\.json$/, ''), history: JSON.parse(await readFile(join(dir, file), 'utf8')) })));
     const results = [];
-    const options = { workflowBundle: { codePath: DIST_BUNDLE }, sinks: bundledInterceptorSinks(), replayName: 'prebuilt-bundle' };
+    const options = { workflowBundle: { codePath: bundle }, sinks: bundledInterceptorSinks(), replayName: 'prebuilt-bundle' };
     for await (const result of Worker.runReplayHistories(options, histories)) results.push(result);
     expect(results.map((r) => [r.workflowId, r.error?.message ?? null])).toEqual(files.map((f) => [f.replace(/\.json$/, ''), null]));
   });
@@ -213,8 +213,8 @@ function sample(text: string, name: string, labels: Record<string, string>): num
 
 /** Runs `npm run build` unless dist/ is newer than every source file it is built from. */
 async function buildIfStale(): Promise<void> {
-  if (existsSync(DIST_ENTRY) && existsSync(DIST_BUNDLE)) {
-    const built = Math.min(statSync(DIST_ENTRY).mtimeMs, statSync(DIST_BUNDLE).mtimeMs);
+  if ([DIST_ENTRY, ...DIST_BUNDLES].every((path) => existsSync(path))) {
+    const built = Math.min(...[DIST_ENTRY, ...DIST_BUNDLES].map((path) => statSync(path).mtimeMs));
     const newest = Math.max(...['core', 'workflows', 'activities', 'workers', 'scripts'].flatMap((dir) => sourceTimes(join(REPO_ROOT, dir))));
     if (newest < built) return;
   }

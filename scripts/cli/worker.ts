@@ -3,12 +3,12 @@ import { NativeConnection } from '@temporalio/worker';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { TASK_QUEUES, type TaskQueueName } from '../../core/names.ts';
 import { openDatabase, resolveDatabaseTarget } from '../../activities/db/database.ts';
-import { createDriftlineWorkers } from '../../workers/worker.ts';
+import { createDriftlineWorkers, WORKFLOWS_PATH } from '../../workers/worker.ts';
 import { driftlineHome } from '../lib/home.ts';
 import { DEFAULT_HEALTH_PORT } from '../../workers/health.ts';
 import { LOG_FORMATS, resolveLogFormat, type LogFormat } from '../../workers/logging.ts';
 import { tuningFromFlags, tuningOptions } from '../../workers/options.ts';
-import { prebuiltBundle } from '../../workers/bundle.ts';
+import { workflowBundleFor } from '../../workers/bundle.ts';
 import { startProduction } from '../../workers/production.ts';
 
 export function workerCommand(): Command {
@@ -28,7 +28,7 @@ export function workerCommand(): Command {
         .argParser(healthPort),
     )
     .addOption(new Option('--health-host <host>', 'address the health server listens on').env('DRIFTLINE_HEALTH_HOST').default('0.0.0.0'))
-    .addOption(new Option('--workflow-bundle <file>', 'prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js)').env('DRIFTLINE_WORKFLOW_BUNDLE'))
+    .addOption(new Option('--workflow-bundle <file>', 'prebuilt workflow bundle (npm run build writes dist/workflow-bundle.js, and -traced.js for tracing)').env('DRIFTLINE_WORKFLOW_BUNDLE'))
     .addOption(new Option('--log-format <format>', 'json: one object per line (default when stdout is not a terminal)').env('DRIFTLINE_LOG_FORMAT').choices(LOG_FORMATS));
   for (const option of tuningOptions()) command.addOption(option);
   return command.action(async (flags: { taskQueue: TaskQueueName[]; healthPort?: number | true; healthHost: string; workflowBundle?: string; logFormat?: LogFormat } & Record<string, unknown>) => {
@@ -52,7 +52,7 @@ export function workerCommand(): Command {
         db: database.db,
         home: driftlineHome(),
         taskQueues: flags.taskQueue,
-        workflowBundle: prebuiltBundle(flags.workflowBundle),
+        workflowBundle: await workflowBundleFor({ explicitPath: flags.workflowBundle, tracing: production.tracing.enabled, workflowsPath: WORKFLOWS_PATH }),
         extraOptions: (taskQueue) => production.extraOptions(taskQueue),
       });
       await production.serveHealth(workers, connection);

@@ -55,7 +55,7 @@ export function workerCommand(): Command {
         workflowBundle: await workflowBundleFor({ explicitPath: flags.workflowBundle, tracing: production.tracing.enabled, workflowsPath: WORKFLOWS_PATH }),
         extraOptions: (taskQueue) => production.extraOptions(taskQueue),
       });
-      await production.serveHealth(workers, connection);
+      const health = await production.serveHealth(workers, connection);
       const stop = (signal: NodeJS.Signals) => {
         // not ready at once, so no new work is routed here; in-flight activities get the grace period
         production.startDraining();
@@ -66,7 +66,7 @@ export function workerCommand(): Command {
       process.once('SIGTERM', stop);
       const polling = `worker: polling ${workers.taskQueues.join(', ')} in namespace ${namespace ?? 'default'}`;
       if (logFormat === 'json') production.logger.info(polling);
-      else process.stdout.write(`${polling}\n`);
+      else process.stdout.write(`${polling}${health ? `; ${health.url}/healthz, /readyz, /metrics` : ''}\n`);
       try {
         await workers.run();
         production.logger.info('worker: stopped');

@@ -22,10 +22,16 @@ import { TASK_QUEUES } from '../core/names.ts';
 import { bundledInterceptorSinks } from '../workers/bundle.ts';
 import { startTracing } from '../workers/tracing.ts';
 import { continuousTrainingWorkflowId, type PipelineOutcome } from '../core/training.ts';
-import { isolatedNamespace } from './helpers/env.ts';
+import { isolatedNamespace, testDb } from './helpers/env.ts';
 import { HISTORIES_DIR } from './helpers/histories.ts';
 import { creditPipeline, REPO_ROOT, resultWithin, uniqueModel } from './helpers/pipelines.ts';
 import { startCli, type CliProcess } from './helpers/processes.ts';
+import { PostgresModelRegistry } from '../activities/registry/postgres-registry.ts';
+import type { CanaryOutcome, CanaryStatus } from '../core/canary.ts';
+import { startCanary } from '../scripts/cli/canary.ts';
+import { startModelServer } from '../scripts/lib/router/model-server.ts';
+import { startRouter } from '../scripts/lib/router/router.ts';
+import { registerVersions, trainExampleModel } from './fixtures/canary/models.ts';
 
 const DIST_ENTRY = join(REPO_ROOT, 'dist/scripts/cli/main.js');
 const DIST_BUNDLES = [join(REPO_ROOT, 'dist/workflow-bundle.js'), join(REPO_ROOT, 'dist/workflow-bundle-traced.js')];
@@ -143,6 +149,46 @@ describe('the compiled production worker', () => {
     );
   });
 
+  it('counts canary decisions once each, by kind', { timeout: 180_000 }, async () => {
+    const db = testDb();
+    const registry = new PostgresModelRegistry(db);
+    const router = await startRouter({ db, flushIntervalMs: 100 });
+    const dir = await mkdtemp(join(tmpdir(), 'driftline-prod-canary-'));
+    const [v1, v2] = await Promise.all([trainExampleModel(join(dir, 'v1'), { epochs: 100 }), trainExampleModel(join(dir, 'v2'), { epochs: 150 })]);
+    const [baseline, candidate] = await Promise.all([startModelServer({ model: v1.path }), startModelServer({ model: v2.path })]);
+    try {
+      const model = uniqueModel('prod-canary');
+      await registerVersions(registry, model, [v1, v2]);
+      await registry.moveAlias({ model, alias: 'production', version: 1, actor: 'release-manager', reason: 'first release', idempotencyKey: `${model}-prod` });
+      const worker = startWorker(['--task-queue', TASK_QUEUES.orchestration]);
+      const health = await healthUrl(worker);
+      const plainClient = new Client({ connection, namespace });
+      const { workflowId } = await startCanary(plainClient, {
+        model,
+        candidateVersion: 2,
+        baselineVersion: 1,
+        requestedBy: 'ci@github',
+        plan: { steps: [{ weight: 20, minBakeSeconds: 600, minRequests: 5 }, { weight: 100, minBakeSeconds: 1, minRequests: 5 }], analysisIntervalSeconds: 1 },
+        target: { kind: 'local', routerUrl: router.url, baselineUrl: baseline.url, candidateUrl: candidate.url },
+      });
+      const handle = plainClient.workflow.getHandle(workflowId);
+      await until('the first step', async () => (await handle.query<CanaryStatus>('status')).step === 1);
+      await handle.executeUpdate('promote', { args: [{ by: 'oncall' }] });
+      const outcome = (await handle.result()) as CanaryOutcome;
+      const kinds = outcome.decisions.map((d) => d.kind).filter((k) => k !== 'extended' && k !== 'hold');
+      expect(kinds).toEqual(['started', 'promote-requested', 'promoted']);
+
+      const metrics = await (await fetch(`${health}/metrics`)).text();
+      for (const kind of kinds) expect(sample(metrics, 'driftline_canary_decisions', { kind, namespace, taskQueue: 'driftline' }), kind).toBe(1);
+      expect(sample(metrics, 'driftline_workflow_outcomes', { outcome: 'promoted', workflowType: 'canaryDeployment' })).toBe(1);
+      worker.child.kill('SIGTERM');
+      expect(await worker.exited).toEqual({ code: 0, signal: null });
+    } finally {
+      await Promise.all([baseline.close(), candidate.close(), router.close()]);
+      await db.destroy();
+    }
+  });
+
   it.each(DIST_BUNDLES)('replays every recorded history from the prebuilt bundle %s, interceptors included', async (bundle) => {
     const dir = join(HISTORIES_DIR, 'workflows');
     const files = (await readdir(dir)).filter((f) => f.endsWith('.json')).sort();
@@ -157,7 +203,7 @@ describe('the compiled production worker', () => {
 
 // --- helpers --------------------------------------------------------------------------------
 
-function startWorker(): CliProcess {
+function startWorker(extraArgs: string[] = []): CliProcess {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     TEMPORAL_ADDRESS: inject('temporalAddress'),
@@ -168,7 +214,7 @@ function startWorker(): CliProcess {
   };
   delete env.DRIFTLINE_LOG_FORMAT;
   delete env.DRIFTLINE_LOG_LEVEL;
-  const worker = startCli(['worker', '--health-port', '0', '--health-host', '127.0.0.1', '--shutdown-grace', '90s'], env, DIST_ENTRY);
+  const worker = startCli(['worker', '--health-port', '0', '--health-host', '127.0.0.1', '--shutdown-grace', '90s', ...extraArgs], env, DIST_ENTRY);
   workers.push(worker);
   return worker;
 }

@@ -3,14 +3,16 @@
  * bundle. Workflows run on the `driftline` queue only; `driftline-training` serves activities,
  * so GPU machines can run a training-only worker (`--task-queue driftline-training`).
  */
-import { bundleWorkflowCode, type NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { type NativeConnection, type State, Worker, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { TASK_QUEUES, type TaskQueueName } from '../core/names.ts';
 import { createActivities } from '../activities/index.ts';
 import type { DriftlineDb } from '../activities/db/database.ts';
 import type { PayloadCodec } from '@temporalio/common';
+import { bundledInterceptorSinks, bundleWorkflows } from './bundle.ts';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// `.js` when this module runs compiled under dist/ (npm run build)
+export const WORKFLOWS_PATH = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../workflows/index.ts' : '../workflows/index.js', import.meta.url));
 
 export interface DriftlineWorkersOptions {
   connection: NativeConnection;
@@ -20,9 +22,11 @@ export interface DriftlineWorkersOptions {
   home: string;
   taskQueues?: readonly TaskQueueName[];
   /** A prebuilt bundle; when absent the workflows are bundled from source once. */
-  workflowBundle?: WorkflowBundle;
+  workflowBundle?: WorkflowBundleOption;
   /** Payload codecs (encryption); must match the clients'. See `dataConverterFromEnvironment`. */
   dataConverter?: { payloadCodecs: PayloadCodec[] };
+  /** Extra SDK options per queue: tuning, interceptors, sinks (workers/options.ts, the worker command). */
+  extraOptions?: (taskQueue: TaskQueueName) => Partial<WorkerOptions>;
 }
 
 export interface DriftlineWorkers {
@@ -31,6 +35,8 @@ export interface DriftlineWorkers {
   run(): Promise<void>;
   /** Begins a graceful shutdown: stop polling, let running tasks finish. */
   shutdown(): void;
+  /** Each worker's SDK state, for readiness. */
+  states(): State[];
 }
 
 export async function createDriftlineWorkers(options: DriftlineWorkersOptions): Promise<DriftlineWorkers> {
@@ -38,7 +44,7 @@ export async function createDriftlineWorkers(options: DriftlineWorkersOptions): 
   const activities = createActivities({ db: options.db, home: options.home });
   const needsWorkflows = taskQueues.includes(TASK_QUEUES.orchestration);
   const workflowBundle =
-    options.workflowBundle ?? (needsWorkflows ? await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger }) : undefined);
+    options.workflowBundle ?? (needsWorkflows ? await bundleWorkflows(WORKFLOWS_PATH) : undefined);
 
   // A queue with nothing registered on it gets no worker: Temporal refuses an empty one.
   const servable = taskQueues.filter((taskQueue) =>
@@ -54,6 +60,8 @@ export async function createDriftlineWorkers(options: DriftlineWorkersOptions): 
             workflowBundle,
             activities: activities.orchestration,
             ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+            sinks: bundledInterceptorSinks(),
+            ...options.extraOptions?.(taskQueue),
           })
         : Worker.create({
             connection: options.connection,
@@ -61,6 +69,7 @@ export async function createDriftlineWorkers(options: DriftlineWorkersOptions): 
             taskQueue,
             activities: activities.training,
             ...(options.dataConverter ? { dataConverter: options.dataConverter } : {}),
+            ...options.extraOptions?.(taskQueue),
           }),
     ),
   );
@@ -75,18 +84,8 @@ export async function createDriftlineWorkers(options: DriftlineWorkersOptions): 
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }
     },
+    states() {
+      return workers.map((worker) => worker.getState());
+    },
   };
 }
-
-const quietBundlerLogger = {
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string, meta?: Record<string, unknown>) {
-    console.warn(message, meta ?? '');
-  },
-  error(message: string, meta?: Record<string, unknown>) {
-    console.error(message, meta ?? '');
-  },
-  log() {},
-};

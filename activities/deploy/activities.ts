@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { DeploymentPolicyTarget, DeploymentTarget, LocalTarget, SageMakerTarget, TrafficWeights } from '../../core/canary.ts';
 import type { LocalRouterTarget } from './local-router.ts';
 import { INVALID_INPUT } from '../../core/names.ts';
+import { DRIFTLINE_METRICS } from '../../core/metrics.ts';
 import type { ArtifactStore } from '../artifacts/store.ts';
 import type { DriftlineDb } from '../db/database.ts';
 import type { ModelRegistry } from '../registry/port.ts';
@@ -112,7 +113,12 @@ export function createDeployActivities(deps: DeployDependencies) {
     },
 
     async recordCanaryDecision(input: RecordDecisionInput): Promise<{ created: boolean; auditSeq: number | null }> {
-      return recordDecision(deps.db, input);
+      const recorded = await recordDecision(deps.db, input);
+      // counted when first written, so a retried attempt or a replayed canary does not count twice
+      if (recorded.created) {
+        Context.current().metricMeter.createCounter(DRIFTLINE_METRICS.canaryDecisions, '1', 'Canary decisions, by kind').add(1, { kind: input.decision.kind });
+      }
+      return recorded;
     },
 
     async notifyCanary(input: { webhookUrl?: string; notification: CanaryNotification }): Promise<{ delivered: boolean; to: string | null }> {

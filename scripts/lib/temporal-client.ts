@@ -7,6 +7,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { dataConverterFromEnvironment } from '../../core/payload-codec.ts';
+import { startTracing, tracingConfigured } from '../../workers/tracing.ts';
 
 export class TemporalUnreachable extends Error {
   override readonly name = 'TemporalUnreachable';
@@ -24,9 +25,14 @@ export async function withTemporalClient<T>(fn: (client: Client) => Promise<T>):
       `Cannot reach the Temporal server at ${address} (${error instanceof Error ? error.message : String(error)}); start it with \`npm start\` or set TEMPORAL_ADDRESS.`,
     );
   }
+  // with OTEL_EXPORTER_OTLP_ENDPOINT set, a pipeline's trace starts here (workers/tracing.ts)
+  const tracing = tracingConfigured() ? startTracing('driftline-cli') : undefined;
   try {
-    return await fn(new Client({ connection, namespace: namespace ?? 'default', ...(dataConverter ? { dataConverter } : {}) }));
+    return await fn(
+      new Client({ connection, namespace: namespace ?? 'default', ...(dataConverter ? { dataConverter } : {}), interceptors: { workflow: tracing?.clientInterceptors ?? [] } }),
+    );
   } finally {
+    await tracing?.shutdown();
     await connection.close();
   }
 }

@@ -16,8 +16,9 @@ export interface CliProcess {
   killGroup(signal: NodeJS.Signals): void;
 }
 
-export function startCli(args: string[], env: NodeJS.ProcessEnv): CliProcess {
-  const child = spawn(process.execPath, [DRIFTLINE_BIN, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `entry`: the script node runs (the tsx launcher by default; a test of the build passes dist/'s). */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, entry: string = DRIFTLINE_BIN): CliProcess {
+  const child = spawn(process.execPath, [entry, ...args], { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const listeners = new Set<() => void>();
   const onData = (chunk: Buffer) => {

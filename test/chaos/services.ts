@@ -5,10 +5,10 @@
  * suite; none is shared with `npm test`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startDevServer, waitForTemporal } from '../../scripts/lib/temporal-server.ts';
 import { freePort } from '../helpers/ports.ts';
 import { startCli, type CliProcess } from '../helpers/processes.ts';
@@ -47,6 +47,8 @@ export async function startPostgres(dir: string): Promise<ChaosPostgres> {
   if (asRoot) {
     const { uid, gid } = postgresUser();
     chownSync(dir, uid, gid);
+    chmodSync(dirname(dir), 0o711); // the postgres user must be able to reach its directory
+
   }
   const run = (tool: string, args: string[]) => {
     const command = asRoot ? 'runuser' : join(bin, tool);

@@ -41,7 +41,7 @@ import { findMotoPython } from '../helpers/moto.ts';
 import { CREDIT_HOLDOUT, CREDIT_TRAIN, REPO_ROOT, creditPipeline } from '../helpers/pipelines.ts';
 import { runCli } from '../helpers/processes.ts';
 import { checkCanaries, startCanaries, type CanaryRun } from './canaries.ts';
-import { Journal, seededRandom } from './journal.ts';
+import { Journal, print, seededRandom } from './journal.ts';
 import { simulateContainers } from './sagemaker-container.ts';
 import { sleep, startMoto, startPostgres, startTemporal, workerPool, type ChaosMoto, type ChaosPostgres, type ChaosTemporal, type WorkerPool } from './services.ts';
 
@@ -300,6 +300,14 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
       `${injected('worker-kill')} worker kills (${workers.started()} workers started), ${injected('temporal-restart')} Temporal restart, ${injected('postgres-restart')} PostgreSQL crashes, ${injected('moto-restart')} moto restart`,
     );
 
+    journal.check(
+      'no worker crashed on its own',
+      workers.crashes().length === 0,
+      workers.crashes().length === 0
+        ? `only the suite's kills ended workers; ${workers.failedStarts().length} start attempts gave up while a service was down${workers.failedStarts().length ? ` (e.g. "${workers.failedStarts()[0]}")` : ''}`
+        : workers.crashes().slice(0, 3).join('; '),
+    );
+
     // every pipeline finished as expected, in one run
     const wrong = pipelines.filter((p) => p.outcome?.outcome !== p.expected).map((p) => `${p.model}: ${p.error ?? JSON.stringify(p.outcome)}`);
     const runs = await Promise.all(pipelines.map((p) => countRuns(client, p.workflowId!)));
@@ -371,7 +379,7 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
       verdict ? `exit ${verify.code}: chain intact, ${verdict.events} events, head #${verdict.head.seq}` : `exit ${verify.code}: ${verify.output.trim().slice(0, 400)}`,
     );
 
-    console.log(journal.summary());
+    print(journal.summary());
     expect(journal.failures()).toEqual([]);
   });
 });
@@ -403,7 +411,13 @@ async function resultOf<T>(handle: WorkflowHandle, timeoutMs: number): Promise<T
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      return (await Promise.race([handle.result(), sleep(Math.max(1, deadline - Date.now())).then(() => Promise.reject(new Error('deadline')))])) as T;
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('deadline')), Math.max(1, deadline - Date.now()))));
+      try {
+        return (await Promise.race([handle.result(), late])) as T;
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'WorkflowFailedError') throw error;

@@ -43,11 +43,11 @@ export class Journal {
   inject(fault: Injection['fault'], detail: string): void {
     const entry = { atSeconds: this.elapsed(), fault, detail };
     this.injections.push(entry);
-    console.log(`[chaos ${entry.atSeconds.toFixed(1)}s] inject ${fault}: ${detail}`);
+    print(`[chaos ${entry.atSeconds.toFixed(1)}s] inject ${fault}: ${detail}`);
   }
 
   note(line: string): void {
-    console.log(`[chaos ${this.elapsed().toFixed(1)}s] ${line}`);
+    print(`[chaos ${this.elapsed().toFixed(1)}s] ${line}`);
   }
 
   check(invariant: string, ok: boolean, detail: string): void {
@@ -68,4 +68,9 @@ export class Journal {
   failures(): Check[] {
     return this.checks.filter((c) => !c.ok);
   }
+}
+
+/** Straight to stdout: one line each, without vitest's per-log banner. */
+export function print(text: string): void {
+  process.stdout.write(`${text}\n`);
 }

@@ -225,39 +225,73 @@ export async function startMoto(python: string, dir: string): Promise<ChaosMoto>
 export interface WorkerPool {
   /** Workers alive now. */
   alive(): CliProcess[];
+  /**
+   * Starts a worker and waits until it polls. Like a process supervisor, it starts it again when it
+   * exits before that (a worker refuses to start while PostgreSQL or Temporal is down).
+   */
   start(): Promise<CliProcess>;
   /** kill -9 one worker's process group (the worker; a local trainer runs in its own group and survives). */
   kill(worker: CliProcess): Promise<void>;
   stopAll(): Promise<void>;
   started(): number;
+  /** Start attempts that exited before polling, with their last line. */
+  failedStarts(): string[];
+  /** Workers that died after polling without being killed by the suite. */
+  crashes(): string[];
 }
 
 export function workerPool(env: NodeJS.ProcessEnv): WorkerPool {
   const all: CliProcess[] = [];
   const alive = new Set<CliProcess>();
-  return {
+  const killed = new Set<CliProcess>();
+  const failedStarts: string[] = [];
+  const crashes: string[] = [];
+  let stopping = false;
+  const pool: WorkerPool = {
     alive: () => [...alive],
     started: () => all.length,
+    failedStarts: () => failedStarts,
+    crashes: () => crashes,
     async start() {
-      const worker = startCli(['worker'], env);
-      all.push(worker);
-      alive.add(worker);
-      void worker.exited.then(() => alive.delete(worker));
-      await worker.waitFor(/worker: polling/, 180_000);
-      return worker;
+      for (let attempt = 1; ; attempt++) {
+        const worker = startCli(['worker'], env);
+        all.push(worker);
+        try {
+          await worker.waitFor(/worker: polling/, 180_000);
+        } catch (error) {
+          const lines = worker.output().trim().split('\n');
+          failedStarts.push(lines[lines.length - 1] ?? String(error));
+          if (attempt >= 30 || stopping) throw error;
+          await sleep(1_000);
+          continue;
+        }
+        alive.add(worker);
+        void worker.exited.then(({ code, signal }) => {
+          alive.delete(worker);
+          if (killed.has(worker) || stopping) return;
+          const lines = worker.output().trim().split('\n');
+          crashes.push(`pid ${worker.child.pid} exited (${signal ?? code}): ${lines.slice(-3).join(' | ')}`);
+          void pool.start().catch(() => {}); // a supervisor would restart it
+        });
+        return worker;
+      }
     },
     async kill(worker) {
+      killed.add(worker);
       worker.killGroup('SIGKILL');
       await worker.exited;
       alive.delete(worker);
     },
     async stopAll() {
+      stopping = true;
       for (const worker of all) {
+        killed.add(worker);
         worker.killGroup('SIGKILL');
         await worker.exited;
       }
     },
   };
+  return pool;
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -193,6 +193,11 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
       const { handle, workflowId } = await retrying(`start ${p.model}`, () => startContinuousTraining(client, inputs.get(p.index)!, 'chaos'));
       p.handle = handle;
       p.workflowId = workflowId;
+      try {
+        p.outcome = await resultOf<PipelineOutcome>(handle, 9 * 60_000 - (Date.now() - began));
+      } catch (error) {
+        p.error = error instanceof Error ? error.message : String(error);
+      }
     });
     const canaryRuns: Promise<CanaryRun[]> = startCanaries({ client, db, router, count: CANARIES, prefix, closers: teardown });
 
@@ -276,15 +281,6 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
 
     // ------------------------------------------------------------ wait for every pipeline
     await Promise.all(starting);
-    await Promise.all(
-      pipelines.map(async (p) => {
-        try {
-          p.outcome = await resultOf<PipelineOutcome>(p.handle!, 9 * 60_000 - (Date.now() - began));
-        } catch (error) {
-          p.error = error instanceof Error ? error.message : String(error);
-        }
-      }),
-    );
     journal.note(`all pipelines answered (${pipelines.filter((p) => p.outcome).length} results, ${pipelines.filter((p) => p.error).length} errors)`);
     const canaries = await canaryRuns;
     for (const run of canaries) await resultOf(client.workflow.getHandle(run.workflowId), 4 * 60_000).catch(() => {});

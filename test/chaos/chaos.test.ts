@@ -206,22 +206,24 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     const finishedCount = () => pipelines.filter((p) => p.outcome || p.error).length;
     const faults: Array<Promise<void>> = [];
 
-    // kill -9 a worker at random moments, and start a new one (the pool never stays empty for long)
+    // kill -9 a polling worker at random moments and start a replacement at once, in the background
+    // (it takes a while to bundle the workflows), so kills keep coming while pipelines run
+    const replacements: Array<Promise<unknown>> = [];
     faults.push(
       (async () => {
         let kills = 0;
-        await sleep(6_000 + random() * 4_000);
-        while (!finished && kills < 14) {
+        await sleep(5_000 + random() * 4_000);
+        while (!finished && kills < 16) {
           const alive = workers.alive();
           const victim = alive[Math.floor(random() * alive.length)];
           if (victim) {
             const trainers = await readdir(startsDir).catch(() => []);
-            journal.inject('worker-kill', `kill -9 worker pid ${victim.child.pid} (${finishedCount()}/${PIPELINES} pipelines finished, ${trainers.length} local trainings started so far)`);
+            journal.inject('worker-kill', `kill -9 worker pid ${victim.child.pid} (${alive.length} polling; ${finishedCount()}/${PIPELINES} pipelines finished, ${trainers.length} local trainings started)`);
             await workers.kill(victim);
             kills++;
-            await workers.start();
+            replacements.push(workers.start());
           }
-          await sleep(4_000 + random() * 8_000);
+          await sleep(3_000 + random() * 9_000);
         }
       })(),
     );
@@ -286,6 +288,7 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     for (const run of canaries) await resultOf(client.workflow.getHandle(run.workflowId), 4 * 60_000).catch(() => {});
     finished = true;
     await Promise.all(faults);
+    await Promise.all(replacements);
     await containers.stop();
 
     // ------------------------------------------------------------ what must hold

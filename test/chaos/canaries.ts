@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DriftlineDb } from '../../activities/db/database.ts';
@@ -34,6 +34,7 @@ export async function startCanaries(options: {
 }): Promise<CanaryRun[]> {
   const { client, db, router, closers } = options;
   const dir = await mkdtemp(join(tmpdir(), 'driftline-chaos-canary-'));
+  closers.push(() => rm(dir, { recursive: true, force: true }));
   const [v1, v2] = await Promise.all([trainExampleModel(join(dir, 'v1'), { epochs: 150 }), trainExampleModel(join(dir, 'v2'), { epochs: 250 })]);
   const registry = new PostgresModelRegistry(db);
   const rows = await holdoutRows();

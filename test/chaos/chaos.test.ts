@@ -39,7 +39,7 @@ import { driftlineHome } from '../../scripts/lib/home.ts';
 import { startRouter } from '../../scripts/lib/router/router.ts';
 import { findMotoPython } from '../helpers/moto.ts';
 import { CREDIT_HOLDOUT, CREDIT_TRAIN, REPO_ROOT, creditPipeline } from '../helpers/pipelines.ts';
-import { runCli } from '../helpers/processes.ts';
+import { runCli, type CliProcess } from '../helpers/processes.ts';
 import { checkCanaries, startCanaries, type CanaryRun } from './canaries.ts';
 import { Journal, print, seededRandom } from './journal.ts';
 import { simulateContainers } from './sagemaker-container.ts';
@@ -206,24 +206,30 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     const finishedCount = () => pipelines.filter((p) => p.outcome || p.error).length;
     const faults: Array<Promise<void>> = [];
 
-    // kill -9 a polling worker at random moments and start a replacement at once, in the background
-    // (it takes a while to bundle the workflows), so kills keep coming while pipelines run
+    // kill -9 a worker at a random moment of its working life (after 3–15 s of polling), and start a
+    // replacement at once, in the background (bundling the workflows takes a while on a loaded
+    // machine): kills keep coming while pipelines run, yet every worker gets some work done
     const replacements: Array<Promise<unknown>> = [];
     faults.push(
       (async () => {
         let kills = 0;
-        await sleep(5_000 + random() * 4_000);
-        while (!finished && kills < 16) {
-          const alive = workers.alive();
-          const victim = alive[Math.floor(random() * alive.length)];
+        while (!finished && kills < 12) {
+          const workAtLeast = 3_000 + random() * 12_000;
+          let victim: CliProcess | undefined;
+          while (!finished && !victim) {
+            const eligible = workers.alive().filter((w) => workers.pollingFor(w) >= workAtLeast);
+            victim = eligible[Math.floor(random() * eligible.length)];
+            if (!victim) await sleep(250);
+          }
           if (victim) {
+            const alive = workers.alive();
             const trainers = await readdir(startsDir).catch(() => []);
-            journal.inject('worker-kill', `kill -9 worker pid ${victim.child.pid} (${alive.length} polling; ${finishedCount()}/${PIPELINES} pipelines finished, ${trainers.length} local trainings started)`);
+            journal.inject('worker-kill', `kill -9 worker pid ${victim.child.pid} after ${Math.round(workers.pollingFor(victim) / 1000)} s of polling (${alive.length} polling; ${finishedCount()}/${PIPELINES} pipelines finished, ${trainers.length} local trainings started)`);
             await workers.kill(victim);
             kills++;
             replacements.push(workers.start().catch((error: unknown) => journal.note(`a replacement worker did not start: ${String(error).slice(0, 200)}`)));
           }
-          await sleep(3_000 + random() * 9_000);
+          await sleep(2_000 + random() * 6_000);
         }
       })(),
     );
@@ -238,14 +244,17 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
       })(),
     );
 
-    // crash PostgreSQL twice, each time while a registry write is in flight if one can be caught
+    // crash PostgreSQL twice while a registry write is in flight: once early in the registrations
+    // and once in their thick (by pipelines finished, so a slow machine does not miss them)
+    let caughtWrites = 0;
     faults.push(
       (async () => {
-        for (const at of [40_000 + random() * 15_000, 75_000 + random() * 20_000]) {
-          await sleep(Math.max(0, began + at - Date.now()));
+        for (const after of [1 + Math.floor(random() * 4), Math.floor(PIPELINES * (0.3 + random() * 0.3))]) {
+          while (!finished && finishedCount() < after) await sleep(100);
           if (finished) return;
-          const caught = await catchRegistryWrite(postgres.url, 20_000);
-          journal.inject('postgres-restart', `pg_ctl stop -m immediate, 1.5 s down, start (${caught ? `caught mid-write: ${caught}` : 'no registry write seen in 20 s'}; ${finishedCount()}/${PIPELINES} finished)`);
+          const caught = await catchRegistryWrite(postgres.url, 60_000);
+          if (caught) caughtWrites++;
+          journal.inject('postgres-restart', `pg_ctl stop -m immediate, 1.5 s down, start (${caught ? `caught mid-write: ${caught}` : 'no registry write seen in 60 s'}; ${finishedCount()}/${PIPELINES} finished)`);
           await postgres.crashRestart(1_500);
           journal.note('PostgreSQL is back');
         }
@@ -253,16 +262,19 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     );
 
     // kill moto while SageMaker training jobs are InProgress, and bring it back with its state
+    let trainingAtMotoRestart = 0;
     faults.push(
       (async () => {
-        const deadline = Date.now() + 120_000;
+        const deadline = Date.now() + 300_000;
         let running: string[] = [];
         while (Date.now() < deadline) {
           const jobs = await sagemaker.send(new ListTrainingJobsCommand({ StatusEquals: 'InProgress', MaxResults: 100 })).catch(() => undefined);
           running = (jobs?.TrainingJobSummaries ?? []).map((j) => j.TrainingJobName!);
-          if (running.length >= Math.min(2, SAGEMAKER_PIPELINES)) break;
+          // two jobs at once if that comes within a minute, else the first one seen
+          if (running.length >= Math.min(2, SAGEMAKER_PIPELINES) || (running.length >= 1 && Date.now() > deadline - 240_000) || finished) break;
           await sleep(250);
         }
+        trainingAtMotoRestart = running.length;
         journal.inject('moto-restart', `kill -9 moto_server with ${running.length} SageMaker training jobs InProgress, 3 s down, new moto replays the recorded requests`);
         await moto.killRestart(3_000, async (direct) => {
           await setTransitions(direct);
@@ -295,8 +307,9 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     const injected = (fault: string) => journal.injections.filter((i) => i.fault === fault).length;
     journal.check(
       'faults injected',
-      injected('worker-kill') >= 3 && injected('temporal-restart') === 1 && injected('postgres-restart') >= 1 && injected('moto-restart') === 1,
-      `${injected('worker-kill')} worker kills (${workers.started()} workers started), ${injected('temporal-restart')} Temporal restart, ${injected('postgres-restart')} PostgreSQL crashes, ${injected('moto-restart')} moto restart`,
+      injected('worker-kill') >= 3 && injected('temporal-restart') === 1 && caughtWrites >= 1 && injected('moto-restart') === 1 && trainingAtMotoRestart >= 1,
+      `${injected('worker-kill')} worker kills (${workers.started()} workers started), ${injected('temporal-restart')} Temporal restart, ` +
+        `${injected('postgres-restart')} PostgreSQL crashes (${caughtWrites} during a registry write), ${injected('moto-restart')} moto restart (${trainingAtMotoRestart} SageMaker jobs training)`,
     );
 
     journal.check(

@@ -223,8 +223,10 @@ export async function startMoto(python: string, dir: string): Promise<ChaosMoto>
 // ---------------------------------------------------------------- workers
 
 export interface WorkerPool {
-  /** Workers alive now. */
+  /** Workers polling now. */
   alive(): CliProcess[];
+  /** How long a worker has been polling, in ms. */
+  pollingFor(worker: CliProcess): number;
   /**
    * Starts a worker and waits until it polls. Like a process supervisor, it starts it again when it
    * exits before that (a worker refuses to start while PostgreSQL or Temporal is down).
@@ -243,12 +245,14 @@ export interface WorkerPool {
 export function workerPool(env: NodeJS.ProcessEnv): WorkerPool {
   const all: CliProcess[] = [];
   const alive = new Set<CliProcess>();
+  const since = new Map<CliProcess, number>();
   const killed = new Set<CliProcess>();
   const failedStarts: string[] = [];
   const crashes: string[] = [];
   let stopping = false;
   const pool: WorkerPool = {
     alive: () => [...alive],
+    pollingFor: (worker) => Date.now() - (since.get(worker) ?? Date.now()),
     started: () => all.length,
     failedStarts: () => failedStarts,
     crashes: () => crashes,
@@ -266,6 +270,7 @@ export function workerPool(env: NodeJS.ProcessEnv): WorkerPool {
           continue;
         }
         alive.add(worker);
+        since.set(worker, Date.now());
         void worker.exited.then(({ code, signal }) => {
           alive.delete(worker);
           if (killed.has(worker) || stopping) return;

@@ -85,7 +85,13 @@ export async function checkCanaries(client: Client, db: DriftlineDb, runs: Canar
   const problems: string[] = [];
   for (const run of runs) {
     const handle = client.workflow.getHandle(run.workflowId);
-    const outcome = (await handle.result()) as CanaryOutcome;
+    let outcome: CanaryOutcome;
+    try {
+      outcome = (await handle.result()) as CanaryOutcome;
+    } catch (error) {
+      problems.push(`${run.workflowId} did not complete: ${error instanceof Error ? error.message : String(error)}`);
+      continue;
+    }
     if (outcome.outcome !== 'promoted') problems.push(`${run.workflowId} ended ${outcome.outcome}`);
 
     const history = await handle.fetchHistory();

@@ -234,10 +234,11 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
       })(),
     );
 
-    // restart the Temporal dev server once, early, with most pipelines in flight
+    // restart the Temporal dev server once, with many pipelines in flight (after 5–15 local trainings began)
     faults.push(
       (async () => {
-        await sleep(25_000 + random() * 15_000);
+        const trainings = 5 + Math.floor(random() * 11);
+        while (!finished && (await readdir(startsDir).catch(() => [])).length < trainings) await sleep(200);
         journal.inject('temporal-restart', `kill -9 the dev server, 2 s down, start on the same SQLite file (${finishedCount()}/${PIPELINES} finished)`);
         await temporalServer.killRestart(2_000);
         journal.note('Temporal is back');
@@ -297,7 +298,7 @@ describe('chaos: worker, Temporal, PostgreSQL and moto faults during 50 pipeline
     await Promise.all(starting);
     journal.note(`all pipelines answered (${pipelines.filter((p) => p.outcome).length} results, ${pipelines.filter((p) => p.error).length} errors)`);
     const canaries = await canaryRuns;
-    for (const run of canaries) await resultOf(client.workflow.getHandle(run.workflowId), 4 * 60_000).catch(() => {});
+    await Promise.all(canaries.map((run) => resultOf(client.workflow.getHandle(run.workflowId), 4 * 60_000).catch((error: unknown) => journal.note(String(error)))));
     finished = true;
     await Promise.all(faults);
     await Promise.all(replacements);

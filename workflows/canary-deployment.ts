@@ -358,7 +358,9 @@ class Canary {
     try {
       const applied = await acts.setCanaryTraffic.executeWithOptions(
         options(`${what} (${target.kind})`, {
-          startToCloseTimeout: '90 minutes',
+          // SageMaker endpoint updates take long and heartbeat; the local router answers in
+          // milliseconds, so a worker that dies mid-call is noticed after a minute, not 90.
+          startToCloseTimeout: target.kind === 'sagemaker' ? '90 minutes' : '1 minute',
           heartbeatTimeout: target.kind === 'sagemaker' ? '2 minutes' : undefined,
           retry: { maximumAttempts: 8, initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
         }),
@@ -427,7 +429,7 @@ class Canary {
         const generation = this.state.generation + 1;
         this.state.weights = await acts.restoreCanaryTarget.executeWithOptions(
           options(`put ${model} back on the baseline (${target.kind})`, {
-            startToCloseTimeout: '90 minutes',
+            startToCloseTimeout: target.kind === 'sagemaker' ? '90 minutes' : '1 minute',
             scheduleToCloseTimeout: '2 hours',
             heartbeatTimeout: target.kind === 'sagemaker' ? '2 minutes' : undefined,
             retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: FINAL },

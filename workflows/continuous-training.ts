@@ -54,9 +54,11 @@ const deploying = proxyActivities<Pick<DeployActivities, 'resolveCandidateTarget
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
 });
+// Registry writes take milliseconds: a worker that dies during one is noticed (and the write, which
+// is idempotent, retried elsewhere) within a minute. Longer work heartbeats instead (evaluation).
 const light = proxyActivities<RegistryActivities & typeof evaluationActivities>({
   taskQueue: TASK_QUEUES.orchestration,
-  startToCloseTimeout: '10 minutes',
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
 });
 
@@ -310,7 +312,8 @@ async function evaluate(input: ContinuousTrainingRequest, jobKey: string, candid
     run.status.artifacts.championPredictions = championPredictions;
   }
   return light.evaluateCandidate.executeWithOptions(
-    { startToCloseTimeout: '30 minutes', retry: { nonRetryableErrorTypes: FINAL }, summary: champion ? `compare with champion v${champion.version}` : 'evaluate (no champion yet)' },
+    // A big holdout may take long; the heartbeat notices a dead worker in 30 s rather than 30 min.
+    { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: { nonRetryableErrorTypes: FINAL }, summary: champion ? `compare with champion v${champion.version}` : 'evaluate (no champion yet)' },
     [
       {
         task: input.policy.dataContract.task,

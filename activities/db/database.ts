@@ -43,8 +43,13 @@ export function embeddedUrl(host: string, port: number): string {
 /** A Kysely instance over a `pg` pool. No migration, no checks: see `openDatabase` for that. */
 export function connectDatabase(url: string, options: { maxConnections?: number } = {}): DriftlineDb {
   const pool = new pg.Pool({ connectionString: url, max: options.maxConnections ?? 10 });
-  // An idle client that loses its server (a restart of the embedded database) must not crash the process.
+  // A client that loses its server (a restart or crash of PostgreSQL) must not crash the process.
+  // The pool only listens for errors on idle clients; a client that is checked out (mid-query, or
+  // between the statements of a transaction) emits 'error' with no listener, which Node turns into
+  // an uncaught exception. Its queries are rejected anyway (pg fails every pending query first),
+  // so the caller sees the failure and Temporal retries the activity.
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<DriftlineDatabase>({ dialect: new PostgresDialect({ pool }) });
 }
 

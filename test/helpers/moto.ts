@@ -53,7 +53,7 @@ export async function startMotoServer(): Promise<MotoServer | undefined> {
 const LAUNCHER = fileURLToPath(new URL('../fixtures/moto/moto_server_sagemaker.py', import.meta.url));
 
 /** A Python that can import moto: beside $MOTO_SERVER, the project venv, or python3 on PATH. */
-async function findMotoPython(): Promise<string | undefined> {
+export async function findMotoPython(): Promise<string | undefined> {
   const candidates: string[] = [];
   const explicit = process.env.MOTO_SERVER?.trim();
   if (explicit) candidates.push(join(dirname(explicit), 'python'));

@@ -12,7 +12,8 @@ import { PostgresModelRegistry } from '../activities/registry/postgres-registry.
 import type { DriftlineDb } from '../activities/db/database.ts';
 import { testDb } from './helpers/env.ts';
 import { CREDIT_TRAIN, REPO_ROOT, uniqueModel } from './helpers/pipelines.ts';
-import { runCli } from './helpers/processes.ts';
+import { runCli, startCli } from './helpers/processes.ts';
+import { startTcpRelay } from './helpers/tcp-relay.ts';
 
 let dir: string;
 let config: string;
@@ -60,6 +61,28 @@ describe('driftline run --wait', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     expect(listed.map((r) => r.workflowId).sort()).toEqual([`ct:${model}:c1`, `ct:${model}:c2`, `ct:${model}:c3`]);
+  });
+
+  it('keeps following through a lost connection to the server and still exits with the outcome', { timeout: 180_000 }, async () => {
+    const [host, port] = inject('temporalAddress').split(':');
+    const relay = await startTcpRelay({ host: host!, port: Number(port) });
+    try {
+      const model = uniqueModel('cli-lost');
+      // a slow trainer keeps the pipeline running while the network is away
+      const definition = JSON.parse(await readFile(config, 'utf8'));
+      const slow = join(dir, 'slow-config.json');
+      await writeFile(slow, JSON.stringify({ ...definition, hyperparameters: { ...definition.hyperparameters, epochs: 3000 } }));
+      const following = startCli(['run', '--config', slow, '--model', model, '--commit', 'lost-connection', '--wait'], { ...env, TEMPORAL_ADDRESS: relay.address });
+      await following.waitFor(/: following/, 60_000);
+      relay.cut({ refuse: true });
+      await following.waitFor(/lost the connection to Temporal/, 90_000);
+      relay.restore();
+      const { code } = await following.exited;
+      expect(following.output()).toMatch(/registered .* v1 as challenger/);
+      expect(code, following.output()).toBe(0);
+    } finally {
+      await relay.close();
+    }
   });
 
   it('says in one line what is wrong with bad input or an unreachable server', async () => {

@@ -5,28 +5,18 @@
  * PostgreSQL crash took down the process holding the connection.
  */
 import { sql } from 'kysely';
-import { createServer, connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connectDatabase } from '../activities/db/database.ts';
+import { startTcpRelay, type TcpRelay } from './helpers/tcp-relay.ts';
 
-const sockets = new Set<Socket>();
-const relay = createServer((client) => {
-  const url = new URL(inject('databaseUrl'));
-  const server = connect(Number(url.port), url.hostname);
-  sockets.add(client).add(server);
-  const close = () => (client.destroy(), server.destroy());
-  client.on('error', close).on('close', close);
-  server.on('error', close).on('close', close);
-  client.pipe(server).pipe(client);
-});
-
-afterAll(() => new Promise((resolve) => relay.close(resolve)));
+let relay: TcpRelay | undefined;
+afterAll(() => relay?.close());
 
 describe('a database connection lost mid-transaction', () => {
   it('rejects the transaction and leaves the process running', async () => {
-    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
     const url = new URL(inject('databaseUrl'));
-    url.host = `127.0.0.1:${(relay.address() as { port: number }).port}`;
+    relay = await startTcpRelay({ host: url.hostname, port: Number(url.port) });
+    url.host = relay.address;
     const db = connectDatabase(url.toString());
     const uncaught: unknown[] = [];
     const onUncaught = (error: unknown) => uncaught.push(error);
@@ -34,7 +24,7 @@ describe('a database connection lost mid-transaction', () => {
     try {
       const transaction = db.transaction().execute(async (trx) => {
         await sql`select 1`.execute(trx);
-        for (const socket of sockets) socket.destroy(); // the server goes away between two statements
+        relay!.cut(); // the server goes away between two statements
         await new Promise((resolve) => setTimeout(resolve, 200));
         await sql`select 2`.execute(trx);
       });

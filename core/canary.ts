@@ -205,6 +205,8 @@ export const metricsSourceSchema = z.discriminatedUnion('kind', [
     url: httpUrl,
     /** Extra label matchers added to every query, e.g. `job="driftline-router"`. */
     selector: z.string().max(512).default(''),
+    /** A query not answered within this fails the read; the canary then holds its weights (see the workflow). */
+    timeoutSeconds: z.number().min(0.1).max(60).default(10),
   }),
 ]);
 export type MetricsSource = z.infer<typeof metricsSourceSchema>;

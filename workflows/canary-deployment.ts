@@ -198,6 +198,9 @@ class Canary {
       if (window) {
         this.state.judge = observeWindow(this.state.judge, window.summary, plan.judge);
         if (this.state.current) this.state.current.candidateRequests += this.state.phase === 'shadow' ? window.shadowRequests : window.candidateRequests;
+        // Judged even while paused: a pause holds the weights, and the candidate still serves its
+        // share, so a regression found meanwhile still rolls back (as Argo Rollouts' background
+        // analysis keeps running through a paused step). The tests stay valid across any pause.
         const regressed = regression(this.state.judge);
         if (regressed) {
           const verdict = stepVerdict({ regressed, elapsedSeconds: 0, bakeSeconds: 0, candidateRequests: 0, minRequests: 0 });

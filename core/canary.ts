@@ -85,10 +85,12 @@ export const judgeSettingsSchema = z.object({
       minShift: z.number().gt(0).lt(1).default(0.05),
       /**
        * Judge v2: relative slowdown the null hypothesis tolerates. The test fails the candidate only
-       * on evidence that it is more than (1 + this) times slower (stochastically): small real
-       * differences between two server processes (unequal load on shared cores) are not a rollback.
+       * on evidence that it is more than (1 + this) times slower (stochastically). Default 0, like
+       * the peers' defaults: any real slowdown is a regression. Set it (e.g. 0.05) for long,
+       * high-traffic canaries where a small, real difference should not roll back; it costs power
+       * (a +30% slowdown needs about 1.5× the requests at 0.05; see `npm run bench:canary`).
        */
-      tolerance: z.number().min(0).max(1).default(0.05),
+      tolerance: z.number().min(0).max(1).default(0),
       /**
        * Shadow phase (same request on both): a mirrored request counts as slower only when the
        * candidate took more than (1 + this) times the baseline's time, which absorbs the mirror's
@@ -96,7 +98,7 @@ export const judgeSettingsSchema = z.object({
        */
       minRelativeIncrease: z.number().min(0).max(10).default(0.25),
     })
-    .default({ enabled: true, quantiles: [0.5, 0.9], minShift: 0.05, tolerance: 0.05, minRelativeIncrease: 0.25 }),
+    .default({ enabled: true, quantiles: [0.5, 0.9], minShift: 0.05, tolerance: 0, minRelativeIncrease: 0.25 }),
   predictions: z
     .object({
       enabled: z.boolean().default(true),

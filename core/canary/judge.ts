@@ -231,7 +231,8 @@ export function metricStatistics(state: JudgeState): MetricStatistics[] {
   if (state.latencyBins) {
     const { process, sums, scale } = state.latencyBins;
     const tolerance = Math.round((scale - 1) * 1000) / 10;
-    out.push(stat('latency', process.logE, process.maxLogE, { n: sums.nC, value: ratio(sums.sumC, sums.nC) }, { n: sums.nB, value: ratio(sums.sumB, sums.nB) }, `mean latency ms (tested: candidate at most ${tolerance}% slower, by deciles)`));
+    const tested = tolerance > 0 ? `candidate at most ${tolerance}% slower` : 'candidate no slower';
+    out.push(stat('latency', process.logE, process.maxLogE, { n: sums.nC, value: ratio(sums.sumC, sums.nC) }, { n: sums.nB, value: ratio(sums.sumB, sums.nB) }, `mean latency ms (tested by the baseline's deciles: ${tested})`));
   }
   if (state.predictions) {
     const { components, sums } = state.predictions;

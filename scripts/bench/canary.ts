@@ -19,12 +19,17 @@
  * requests with at most 1% false rollbacks on healthy tuning canaries (per traffic level, which
  * favours the peers).
  *
- * Two reference rows, not judges one could deploy:
+ * Reference rows, not judges one would deploy:
  *  - "driftline v1 (60 s)": the judge as it was before the ordinal latency test, at the old 60 s default;
  *  - "oracle SPRT": knows the true baseline error rate, latency distribution and the regression's size,
  *    and stops at the first request where a likelihood-ratio test at alpha 0.01 crosses (even in the
  *    100% step). By Wald's optimality of the SPRT no valid judge serves markedly fewer bad requests on
- *    average, so its reduction bounds what any judge can reach against a peer.
+ *    average, so its reduction bounds what any judge can reach against a peer;
+ *  - "oracle (concurrent)": the same, but comparing the arms only while both serve (each error is the
+ *    candidate's with probability = its traffic share under "healthy"): the bound for judges that,
+ *    like Driftline's, do not assume the baseline's error rate stays put between windows.
+ * The bad-request target is judged per traffic level; the oracles' reductions say whether it is
+ * reachable there at all.
  * Prints JSON on stdout and a table on stderr.
  *
  *   npm run bench:canary -- [--canaries 1000] [--tuning 400] [--levels 2,10,50] [--seed 7]

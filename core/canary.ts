@@ -72,10 +72,25 @@ export const judgeSettingsSchema = z.object({
   latency: z
     .object({
       enabled: z.boolean().default(true),
-      /** Baseline latency quantiles used as thresholds: the test compares the share of requests above each. */
+      /**
+       * Judge v1 only (canaries started before the ordinal latency test): baseline latency quantiles
+       * used as thresholds, the test comparing the share of requests above each. Judge v2 bins
+       * latencies by the baseline's deciles instead (core/canary/ordinal.ts).
+       */
       quantiles: z.array(z.number().gt(0).lt(1)).min(1).max(4).default([0.5, 0.9]),
-      /** The alternative bets on at least this increase (absolute) in the share above a threshold. */
+      /**
+       * The smallest regression the alternative bets on: this increase (absolute) in the share of
+       * requests above the baseline's median (v2), or above each threshold (v1).
+       */
       minShift: z.number().gt(0).lt(1).default(0.05),
+      /**
+       * Judge v2: relative slowdown the null hypothesis tolerates. The test fails the candidate only
+       * on evidence that it is more than (1 + this) times slower (stochastically). Default 0, like
+       * the peers' defaults: any real slowdown is a regression. Set it (e.g. 0.05) for long,
+       * high-traffic canaries where a small, real difference should not roll back; it costs power
+       * (a +30% slowdown needs about 1.5× the requests at 0.05; see `npm run bench:canary`).
+       */
+      tolerance: z.number().min(0).max(1).default(0),
       /**
        * Shadow phase (same request on both): a mirrored request counts as slower only when the
        * candidate took more than (1 + this) times the baseline's time, which absorbs the mirror's
@@ -83,7 +98,7 @@ export const judgeSettingsSchema = z.object({
        */
       minRelativeIncrease: z.number().min(0).max(10).default(0.25),
     })
-    .default({ enabled: true, quantiles: [0.5, 0.9], minShift: 0.05, minRelativeIncrease: 0.25 }),
+    .default({ enabled: true, quantiles: [0.5, 0.9], minShift: 0.05, tolerance: 0, minRelativeIncrease: 0.25 }),
   predictions: z
     .object({
       enabled: z.boolean().default(true),
@@ -98,12 +113,21 @@ export const judgeSettingsSchema = z.object({
 });
 export type JudgeSettings = z.infer<typeof judgeSettingsSchema>;
 
+/** Default time between analyses. 10 s: one metrics read per canary every 10 s is cheap for every provider. */
+export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 10;
+/** The default before judge v2, kept for canaries that started under it. */
+export const V1_ANALYSIS_INTERVAL_SECONDS = 60;
+
 export const canaryPlanSchema = z
   .object({
     shadow: shadowPhaseSchema.optional(),
     steps: z.array(canaryStepSchema).min(1).max(20),
-    /** Time between analyses (a durable workflow timer). */
-    analysisIntervalSeconds: z.number().min(0.2).max(3600).default(60),
+    /**
+     * Time between analyses (a durable workflow timer). The judge's tests are always valid, so
+     * looking often costs no false rollbacks and catches a regression sooner; the default is
+     * short. (Canaries started before judge v2 default to 60 s: see the workflow.)
+     */
+    analysisIntervalSeconds: z.number().min(0.2).max(3600).default(DEFAULT_ANALYSIS_INTERVAL_SECONDS),
     /**
      * Too little traffic at the end of a bake extends the step by `extensionSeconds` (default: the
      * step's own bake time), at most `maxExtensions` times; then the canary pauses for a person.
@@ -183,6 +207,8 @@ export const metricsSourceSchema = z.discriminatedUnion('kind', [
     url: httpUrl,
     /** Extra label matchers added to every query, e.g. `job="driftline-router"`. */
     selector: z.string().max(512).default(''),
+    /** A query not answered within this fails the read; the canary then holds its weights (see the workflow). */
+    timeoutSeconds: z.number().min(0.1).max(60).default(10),
   }),
 ]);
 export type MetricsSource = z.infer<typeof metricsSourceSchema>;

@@ -24,6 +24,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -51,13 +52,19 @@ import {
   type CanaryStatus,
   type MetricStatistics,
   type TrafficWeights,
+  V1_ANALYSIS_INTERVAL_SECONDS,
 } from '../core/canary.ts';
-import { createJudge, judgeThresholds, metricStatistics, observeWindow, regression, stepVerdict, type JudgeState } from '../core/canary/judge.ts';
+import { createJudge, judgeThresholds, metricStatistics, observeWindow, regression, stepVerdict, type JudgeState, type JudgeVersion } from '../core/canary/judge.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES } from '../core/names.ts';
 import { canaryAbortUpdate, canaryPauseUpdate, canaryPromoteUpdate, canaryResumeUpdate, canaryStatusQuery, type CanaryControlResult } from './messages.ts';
 
 const FINAL = [INVALID_INPUT, 'NotFound'];
 const JUDGE = 'judge';
+/**
+ * Judge v2 (ordinal latency test with a tolerance) and the 10 s default analysis interval. Canaries
+ * whose history has no such marker keep judge v1 and the 60 s default, so their replay is unchanged.
+ */
+const JUDGE_V2_PATCH = 'canary-judge-v2';
 
 type Activities = RegistryActivities & DeployActivities & MetricsActivities;
 // No task queue: activities run on the workflow's own queue (`driftline` in production).
@@ -115,7 +122,10 @@ export async function canaryDeployment(rawInput: CanaryInput, carried?: CanaryCa
     const issue = parsed.error.issues[0]!;
     throw ApplicationFailure.nonRetryable(`Invalid canary input: ${issue.path.join('.')}: ${issue.message}`, INVALID_INPUT);
   }
-  const canary = new Canary(parsed.data, carried);
+  // The judge version is fixed at the start and carried across continue-as-new.
+  const version = carried ? (carried.judge.version ?? 1) : patched(JUDGE_V2_PATCH) ? 2 : 1;
+  if (version === 1 && rawInput.plan.analysisIntervalSeconds === undefined) parsed.data.plan.analysisIntervalSeconds = V1_ANALYSIS_INTERVAL_SECONDS;
+  const canary = new Canary(parsed.data, carried, version);
   canary.installHandlers();
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.model, value: parsed.data.model },
@@ -141,7 +151,7 @@ class Canary {
   /** Set once the canary heads for its end (saga, promotion, or continue-as-new): updates are refused. */
   private closing: string | null = null;
 
-  constructor(input: CanaryRequest, carried: CanaryCarriedState | undefined) {
+  constructor(input: CanaryRequest, carried: CanaryCarriedState | undefined, judgeVersion: JudgeVersion) {
     this.input = input;
     this.state = carried ?? {
       runKey: workflowInfo().firstExecutionRunId,
@@ -150,7 +160,7 @@ class Canary {
       generation: 0,
       weights: { baseline: 100, candidate: 0, shadow: false },
       prepared: null,
-      judge: createJudge(input.plan.judge, input.plan.shadow),
+      judge: createJudge(input.plan.judge, input.plan.shadow, judgeVersion),
       cursor: null,
       current: null,
       paused: null,
@@ -188,6 +198,9 @@ class Canary {
       if (window) {
         this.state.judge = observeWindow(this.state.judge, window.summary, plan.judge);
         if (this.state.current) this.state.current.candidateRequests += this.state.phase === 'shadow' ? window.shadowRequests : window.candidateRequests;
+        // Judged even while paused: a pause holds the weights, and the candidate still serves its
+        // share, so a regression found meanwhile still rolls back (as Argo Rollouts' background
+        // analysis keeps running through a paused step). The tests stay valid across any pause.
         const regressed = regression(this.state.judge);
         if (regressed) {
           const verdict = stepVerdict({ regressed, elapsedSeconds: 0, bakeSeconds: 0, candidateRequests: 0, minRequests: 0 });

@@ -13,7 +13,6 @@ type PrometheusSource = Extract<MetricsSource, { kind: 'prometheus' }>;
 type Counters = Record<string, number>;
 
 const MAX_SYNTHETIC_SAMPLES = 50_000;
-const TIMEOUT_MS = 10_000;
 
 export class PrometheusProvider implements MetricsProvider {
   async collect(request: CollectRequest): Promise<Collected> {
@@ -58,13 +57,17 @@ export class PrometheusProvider implements MetricsProvider {
 
   private async query(source: PrometheusSource, promql: string, labels: string[]): Promise<Counters> {
     const url = `${source.url.replace(/\/$/, '')}/api/v1/query?query=${encodeURIComponent(promql)}`;
+    // sources stored before `timeoutSeconds` existed carry none
+    const timeoutMs = (source.timeoutSeconds ?? 10) * 1000;
+    const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
-      response = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+      response = await fetch(url, { signal });
     } catch (error) {
-      throw new Error(`Prometheus at ${source.url} did not answer within ${TIMEOUT_MS / 1000}s: ${(error as Error).message}`);
+      throw new Error(signal.aborted ? `Prometheus at ${source.url} did not answer within ${timeoutMs / 1000}s` : `Prometheus at ${source.url} cannot be reached: ${describeFetchError(error)}`);
     }
     const body = (await response.json().catch(() => null)) as { status?: string; error?: string; data?: { result?: Array<{ metric: Record<string, string>; value: [number, string] }> } } | null;
+    if (body === null && signal.aborted) throw new Error(`Prometheus at ${source.url} did not finish its answer within ${timeoutMs / 1000}s`);
     if (response.status === 400 || body?.status === 'error') throw new MetricsConfigurationError(`Prometheus refused ${promql}: ${body?.error ?? response.status}`);
     if (!response.ok || !body?.data?.result) throw new Error(`Prometheus answered ${response.status} to ${promql}`);
     const out: Counters = {};
@@ -96,6 +99,11 @@ function histogramSamples(current: Counters, delta: (key: string) => number, var
   const out: number[] = [];
   for (const { value, count } of counts) for (let i = 0; i < Math.round(count * factor); i++) out.push(value);
   return Float64Array.from(out);
+}
+
+function describeFetchError(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.code ?? cause?.message ?? (error as Error).message;
 }
 
 function escape(value: string): string {

@@ -12,9 +12,13 @@
  *    the primary, so a bare "slower" would catch that delay rather than the model).
  * Traffic steps (different requests on each arm; two-sample block e-values, see bernoulli.ts):
  *  - `error-rate`: candidate error rate ≤ baseline error rate;
- *  - `latency`: for each baseline latency quantile q_j (fixed from the first windows with enough
- *    baseline traffic), the share of candidate requests slower than q_j ≤ the baseline's share; the
- *    e-process is the equal-weight mixture over the q_j (a mixture of e-processes is one);
+ *  - `latency` (judge v2): the candidate's latency is stochastically at most (1 + tolerance) times
+ *    the baseline's, on latencies binned by the baseline's deciles (fixed from the first window
+ *    with enough baseline traffic); an ordinal block e-value, see ordinal.ts. Both arms are compared
+ *    within the same window, so load that slows both alike cancels out;
+ *  - `latency` (judge v1, canaries started before v2): for each baseline latency quantile q_j, the
+ *    share of candidate requests slower than q_j ≤ the baseline's share; the e-process is the
+ *    equal-weight mixture over the q_j (a mixture of e-processes is one);
  *  - `predictions`: the share of predictions above each baseline prediction quantile moves neither
  *    up nor down (mixture over quantiles × both directions);
  *  - `custom:<name>`: a user rate (events / trials) is not worse in the configured direction.
@@ -31,11 +35,19 @@
  * its bake time *and* its minimum traffic, and nothing fails without evidence.
  * Assumptions: requests are independent given their variant (sticky assignment by request key is
  * fine when the keys' outcomes are independent), and assignment does not depend on outcomes.
- * The 100% step has no baseline traffic to compare with: it only bakes.
+ * The 100% step has no baseline traffic to compare with: it only bakes. (Comparing it with the
+ * baseline's earlier windows would assume that nothing else changed meanwhile — time of day, load,
+ * upstream data — which is exactly what a concurrent comparison is there to avoid.)
+ *
+ * ## Versions
+ * `JudgeState.version` is fixed when a canary starts and carried across continue-as-new, so a
+ * running canary keeps the judge it started with. v1: latency by the share above two quantiles.
+ * v2: the ordinal latency test with a tolerance. The workflow picks v2 behind `patched()`.
  */
 import type { CustomMetric, JudgeSettings, MetricStatistics, ShadowPhase } from '../canary.ts';
 import { flipped, logMeanExp, newBernoulliProcess, updateBernoulli, type BernoulliCounts, type BernoulliProcess } from './bernoulli.ts';
 import { newBettingWealth } from './betting.ts';
+import { binCounts, LATENCY_BIN_PROBABILITIES, newOrdinalProcess, updateOrdinal, type OrdinalProcess } from './ordinal.ts';
 import type { JudgeThresholds, PairedTestWindow, WindowSummary } from './summary.ts';
 
 interface Sums {
@@ -57,24 +69,41 @@ interface PairedProcess {
 
 /** The judge's whole state: plain JSON, kept in workflow state and carried across continue-as-new. */
 export interface JudgeState {
+  /** Absent in states created before versions existed: those are v1. */
+  version?: JudgeVersion;
   alpha: number;
   tests: string[];
   errorRate: BernoulliProcess | null;
+  /** Judge v1's latency test. */
   latency: { components: BernoulliProcess[]; thresholds: number[] | null; sums: Sums } | null;
+  /** Judge v2's latency test: bin edges are the baseline's deciles, the candidate's scaled by `scale`. */
+  latencyBins?: { process: OrdinalProcess; thresholds: number[] | null; scale: number; sums: Sums } | null;
   /** Components: one "more above q_j" and one "fewer above q_j" per quantile, in that order. */
   predictions: { components: BernoulliProcess[]; thresholds: number[] | null; sums: Sums } | null;
   custom: Array<{ metric: CustomMetric; process: BernoulliProcess }>;
   shadow: { divergence: PairedProcess; errors: PairedProcess; latency: PairedProcess; limit: number } | null;
 }
 
-export function createJudge(settings: JudgeSettings, shadow: ShadowPhase | null | undefined): JudgeState {
+export type JudgeVersion = 1 | 2;
+export const LATEST_JUDGE: JudgeVersion = 2;
+
+export function createJudge(settings: JudgeSettings, shadow: ShadowPhase | null | undefined, version: JudgeVersion = LATEST_JUDGE): JudgeState {
+  const latencyOn = settings.latency.enabled;
   const state: JudgeState = {
+    ...(version === 1 ? {} : { version }),
     alpha: settings.alpha,
     tests: [],
     errorRate: settings.errorRate.enabled ? newBernoulliProcess() : null,
-    latency: settings.latency.enabled
+    latency: latencyOn && version === 1
       ? { components: settings.latency.quantiles.map(() => newBernoulliProcess()), thresholds: null, sums: emptySums() }
       : null,
+    ...(version === 1
+      ? {}
+      : {
+          latencyBins: latencyOn
+            ? { process: newOrdinalProcess(LATENCY_BIN_PROBABILITIES.length + 1), thresholds: null, scale: 1 + settings.latency.tolerance, sums: emptySums() }
+            : null,
+        }),
     predictions: settings.predictions.enabled
       ? { components: [...settings.predictions.quantiles, ...settings.predictions.quantiles].map(() => newBernoulliProcess()), thresholds: null, sums: emptySums() }
       : null,
@@ -83,7 +112,7 @@ export function createJudge(settings: JudgeSettings, shadow: ShadowPhase | null 
   };
   if (state.shadow) state.tests.push('shadow-divergence', 'shadow-error-rate', 'shadow-latency');
   if (state.errorRate) state.tests.push('error-rate');
-  if (state.latency) state.tests.push('latency');
+  if (state.latency || state.latencyBins) state.tests.push('latency');
   if (state.predictions) state.tests.push('predictions');
   for (const { metric } of state.custom) state.tests.push(`custom:${metric.name}`);
   return state;
@@ -95,6 +124,14 @@ export function failThreshold(state: JudgeState): number {
 }
 
 export function judgeThresholds(state: JudgeState): JudgeThresholds {
+  if (state.latencyBins) {
+    return {
+      latency: state.latencyBins.thresholds,
+      predictions: state.predictions?.thresholds ?? null,
+      latencyProbabilities: [...LATENCY_BIN_PROBABILITIES],
+      candidateLatencyScale: state.latencyBins.scale,
+    };
+  }
   return { latency: state.latency?.thresholds ?? null, predictions: state.predictions?.thresholds ?? null };
 }
 
@@ -114,6 +151,15 @@ export function observeWindow(previous: JudgeState, window: WindowSummary, setti
     }
     addSums(latency.sums, c.latency, b.latency);
     if (!latency.thresholds && b.latencyQuantiles) latency.thresholds = b.latencyQuantiles;
+  }
+  if (state.latencyBins) {
+    const bins = state.latencyBins;
+    const edges = bins.thresholds?.length ?? 0;
+    if (bins.thresholds && c.latency.above.length === edges && b.latency.above.length === edges) {
+      bins.process = updateOrdinal(bins.process, binCounts(c.latency.n, c.latency.above), binCounts(b.latency.n, b.latency.above), settings.latency.minShift);
+    }
+    addSums(bins.sums, c.latency, b.latency);
+    if (!bins.thresholds && b.latencyQuantiles?.length === LATENCY_BIN_PROBABILITIES.length) bins.thresholds = b.latencyQuantiles;
   }
   if (state.predictions) {
     const predictions = state.predictions;
@@ -181,6 +227,12 @@ export function metricStatistics(state: JudgeState): MetricStatistics[] {
   if (state.latency) {
     const { components, sums } = state.latency;
     out.push(stat('latency', logMeanExp(components.map((c) => c.logE)), Math.max(...components.map((c) => c.maxLogE)), { n: sums.nC, value: ratio(sums.sumC, sums.nC) }, { n: sums.nB, value: ratio(sums.sumB, sums.nB) }, 'mean latency ms'));
+  }
+  if (state.latencyBins) {
+    const { process, sums, scale } = state.latencyBins;
+    const tolerance = Math.round((scale - 1) * 1000) / 10;
+    const tested = tolerance > 0 ? `candidate at most ${tolerance}% slower` : 'candidate no slower';
+    out.push(stat('latency', process.logE, process.maxLogE, { n: sums.nC, value: ratio(sums.sumC, sums.nC) }, { n: sums.nB, value: ratio(sums.sumB, sums.nB) }, `mean latency ms (tested by the baseline's deciles: ${tested})`));
   }
   if (state.predictions) {
     const { components, sums } = state.predictions;

@@ -40,6 +40,13 @@ export interface RawWindow {
 export interface JudgeThresholds {
   latency: number[] | null;
   predictions: number[] | null;
+  /**
+   * Judge v2: the probabilities of the baseline latency quantiles that become the bin edges, and the
+   * factor the candidate's edges are multiplied by (1 + the latency tolerance). Absent for judge v1,
+   * which takes its quantiles from the settings and compares both arms against the same edges.
+   */
+  latencyProbabilities?: number[];
+  candidateLatencyScale?: number;
 }
 
 export interface MomentCounts {
@@ -84,21 +91,22 @@ export interface WindowSummary {
 
 export function summariseWindow(raw: RawWindow, thresholds: JudgeThresholds, settings: JudgeSettings, shadow: ShadowPhase | null): WindowSummary {
   return {
-    baseline: summariseVariant(raw.baseline, thresholds, settings),
-    candidate: summariseVariant(raw.candidate, thresholds, settings),
+    baseline: summariseVariant(raw.baseline, thresholds, settings, 1),
+    candidate: summariseVariant(raw.candidate, thresholds, settings, thresholds.candidateLatencyScale ?? 1),
     shadow: raw.shadow && shadow ? summariseShadow(raw.shadow, shadow, settings) : null,
   };
 }
 
-function summariseVariant(samples: VariantSamples, thresholds: JudgeThresholds, settings: JudgeSettings): VariantWindow {
+function summariseVariant(samples: VariantSamples, thresholds: JudgeThresholds, settings: JudgeSettings, latencyScale: number): VariantWindow {
   const latency = finite(samples.latencyMs);
   const predictions = finite(samples.predictions);
+  const latencyEdges = thresholds.latency && latencyScale !== 1 ? thresholds.latency.map((t) => t * latencyScale) : thresholds.latency;
   return {
     requests: samples.requests,
     errors: samples.errors,
-    latency: moments(latency, thresholds.latency),
+    latency: moments(latency, latencyEdges),
     predictions: moments(predictions, thresholds.predictions),
-    latencyQuantiles: latency.length >= settings.minBaselineSamples ? quantiles(latency, settings.latency.quantiles) : null,
+    latencyQuantiles: latency.length >= settings.minBaselineSamples ? quantiles(latency, thresholds.latencyProbabilities ?? settings.latency.quantiles) : null,
     predictionQuantiles: predictions.length >= settings.minBaselineSamples ? quantiles(predictions, settings.predictions.quantiles) : null,
     custom: { ...(samples.custom ?? {}) },
   };

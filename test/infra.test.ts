@@ -403,11 +403,16 @@ describe('infra/k8s: worker manifests', () => {
     expect(min('driftline-worker')).toBeGreaterThanOrEqual(1);
   });
 
-  it('the image runs the driftline CLI from files that exist', () => {
+  it('the image builds the compiled CLI from files that exist and runs what the build emits', () => {
     const dockerfile = readRepoFile('infra/docker/Dockerfile');
-    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "scripts\/driftline\.mjs"\]$/m);
+    expect(dockerfile).toMatch(/^RUN npm run build\b/m);
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "dist\/scripts\/cli\/main\.js"\]$/m);
+    // tsconfig.build.json compiles scripts/cli/main.ts to that path
+    const build = JSON.parse(readRepoFile('tsconfig.build.json')) as { compilerOptions: { outDir: string; rootDir: string } };
+    expect([build.compilerOptions.outDir, build.compilerOptions.rootDir]).toEqual(['dist', '.']);
+    expect(existsSync(join(REPO_ROOT, 'scripts/cli/main.ts'))).toBe(true);
     const sources = [...dockerfile.matchAll(/^COPY (?!--)(.+)$/gm)].flatMap((m) => m[1]!.trim().split(/\s+/).slice(0, -1));
-    expect(sources).toContain('scripts');
+    expect(sources).toEqual(expect.arrayContaining(['scripts', 'core', 'workflows', 'activities', 'workers', 'tsconfig.build.json']));
     for (const source of sources) expect(existsSync(join(REPO_ROOT, source)), source).toBe(true);
   });
 });

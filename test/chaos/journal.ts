@@ -5,17 +5,8 @@
  * still depends on timing, which no seed controls on a shared machine.)
  */
 
-/** mulberry32: small, fast, good enough to pick fault times. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The same small seeded generator the evaluation's bootstrap uses (mulberry32). */
+export { mulberry32 as seededRandom } from '../../core/evaluation.ts';
 
 export interface Injection {
   atSeconds: number;

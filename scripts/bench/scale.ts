@@ -1,0 +1,509 @@
+/**
+ * `npm run bench:scale [-- --pipelines N]`: Driftline at scale on one machine, against Prefect in
+ * the same run.
+ *
+ * What it does, all on loopback with services it starts itself (scale/services.ts):
+ *  1. a Temporal dev server (the provisioned CLI, Driftline's flags, SQLite file), a PostgreSQL
+ *     (DATABASE_URL, else a private cluster of the Debian server) and TWO `driftline worker`
+ *     processes on the same task queues, sharing the load;
+ *  2. starts N `continuousTraining` pipelines (default 1,000), each for its own model, through
+ *     `startContinuousTraining` (the CLI's path): data validation against a contract, training with
+ *     a real trainer (scripts/bench/trainers/stump.sh, a decision stump in sh + awk under the local
+ *     trainer contract), prediction on the holdout, Driftline's evaluation, registration, and a
+ *     compliance gate (child workflow) whose policy runs the provenance check (dataset and model
+ *     sha256 recomputed against the lineage) and then waits for one signed `ml-lead` approval;
+ *  3. once every gate waits, samples the RSS of both workers from /proc;
+ *  4. approves every gate the way `driftline approve` does (Ed25519 signature over the gate's
+ *     evidence bundle, sent as the `approve` Workflow Update) and waits for every pipeline;
+ *  5. reads every history for the per-step overhead (definition in scale/overhead.ts) and checks that
+ *     every pipeline completed exactly once, in Temporal and in the registry;
+ *  6. stops Driftline's services, then runs Prefect (scale_prefect.py) in both its modes.
+ * Prints one JSON object, then a table with each target and whether it is met.
+ *
+ * Options: --pipelines N (default 1000), --start-concurrency C (default 50), --approve-concurrency C
+ * (default 32), --prefect-durable-steps K (default 30), --prefect-in-process-steps K (default 200),
+ * --no-prefect, --keep (leave the bench directory), --out FILE (also write the JSON there).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import pg from 'pg';
+import { complianceGateWorkflowId, type CompliancePolicyInput } from '../../core/compliance.ts';
+import type { ContinuousTrainingInput, PipelineOutcome } from '../../core/training.ts';
+import { generateApproverKeys, sendDecision } from '../cli/compliance.ts';
+import { startContinuousTraining } from '../lib/start-pipeline.ts';
+import { analyseHistory, distribution, overheadOf, type Distribution, type StepTiming } from './scale/overhead.ts';
+import { rssBytes, startPostgres, startTemporal, startWorker, type Service, type WorkerProcess } from './scale/services.ts';
+
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const STUMP = join(REPO, 'scripts/bench/trainers/stump.sh');
+const GiB = 1024 ** 3;
+
+// ---- options ----------------------------------------------------------------------------------
+
+interface Options {
+  pipelines: number;
+  startConcurrency: number;
+  approveConcurrency: number;
+  prefectDurableSteps: number;
+  prefectInProcessSteps: number;
+  prefect: boolean;
+  keep: boolean;
+  out: string | null;
+}
+
+function parseOptions(argv: string[]): Options {
+  const options: Options = {
+    pipelines: 1000,
+    startConcurrency: 50,
+    approveConcurrency: 32,
+    prefectDurableSteps: 30,
+    prefectInProcessSteps: 200,
+    prefect: true,
+    keep: false,
+    out: null,
+  };
+  const integer = (flag: string, value: string | undefined, min: number): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new Error(`${flag} needs an integer ≥ ${min}, got ${value ?? 'nothing'}`);
+    return n;
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    switch (flag) {
+      case '--pipelines': options.pipelines = integer(flag, argv[++i], 1); break;
+      case '--start-concurrency': options.startConcurrency = integer(flag, argv[++i], 1); break;
+      case '--approve-concurrency': options.approveConcurrency = integer(flag, argv[++i], 1); break;
+      case '--prefect-durable-steps': options.prefectDurableSteps = integer(flag, argv[++i], 1); break;
+      case '--prefect-in-process-steps': options.prefectInProcessSteps = integer(flag, argv[++i], 1); break;
+      case '--no-prefect': options.prefect = false; break;
+      case '--keep': options.keep = true; break;
+      case '--out': options.out = argv[++i] ?? null; break;
+      default: throw new Error(`unknown option ${flag} (see the header of scripts/bench/scale.ts)`);
+    }
+  }
+  return options;
+}
+
+// ---- helpers ----------------------------------------------------------------------------------
+
+const log = (line: string) => process.stderr.write(`[bench:scale ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (v: number, digits = 1) => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/** Runs fn over items with at most `limit` in flight. */
+async function inPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
+
+/** A small labelled dataset: one feature x in [0,1), label = x > 0.4, 10% of labels flipped. */
+function writeDataset(path: string, rows: number, seed: number): void {
+  let state = seed >>> 0 || 1;
+  const random = () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 2 ** 32;
+  };
+  const lines = ['x,label'];
+  for (let i = 0; i < rows; i++) {
+    const x = random();
+    const flip = random() < 0.1;
+    lines.push(`${x.toFixed(4)},${(x > 0.4) !== flip ? 1 : 0}`);
+  }
+  writeFileSync(path, `${lines.join('\n')}\n`);
+}
+
+// ---- the Driftline side -----------------------------------------------------------------------
+
+interface DriftlineResult {
+  pipelines: number;
+  services: { temporal: string; database: string; workers: string[] };
+  bench: { trainer: string; checks: string; quorum: string; approval: string };
+  start: { seconds: number; perSecond: number };
+  parked: { allParkedAfterSeconds: number; perSecond: number };
+  memoryWhileParked: { samples: number; maxSumBytes: number; maxSumMiB: number; perWorkerMiB: number[]; perPipelineKiB: number };
+  approve: { seconds: number; perSecond: number };
+  completion: { secondsAfterFirstApproval: number; perSecond: number; endToEndSeconds: number };
+  overhead: {
+    definition: string;
+    steps: number;
+    retriedLeftOut: number;
+    all: ReturnType<typeof overheadOf>;
+    toTheGate: Distribution;
+    afterApproval: Distribution;
+    byActivity: Record<string, Distribution>;
+  };
+  exactlyOnce: {
+    ok: boolean;
+    temporal: { continuousTraining: number; complianceGate: number; completedOnce: number; registeredV1: number };
+    registry: { modelsWithOneVersion: number; pipelineRunsRegistered: number; approvals: number };
+    training: { jobs: number; launches: number };
+    problems: string[];
+  };
+}
+
+async function runDriftline(options: Options, dir: string): Promise<DriftlineResult> {
+  const services: Service[] = [];
+  const stopAll = async () => {
+    for (const service of services.reverse()) await service.stop().catch((e: unknown) => log(`stopping ${service.describe}: ${String(e)}`));
+  };
+  try {
+    const temporal = await startTemporal(dir, log);
+    services.push(temporal);
+    log(temporal.describe);
+    const database = await startPostgres(join(dir, 'pg'));
+    services.push(database);
+    log(database.describe);
+
+    const home = join(dir, 'home');
+    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', DATABASE_URL: database.url, DRIFTLINE_HOME: home };
+    const workers: WorkerProcess[] = [];
+    // One at a time, so the second does not race the first on migrations (they would serialise anyway).
+    for (const name of ['worker-1', 'worker-2']) {
+      const worker = await startWorker(name, env, join(dir, `${name}.log`));
+      workers.push(worker);
+      services.push(worker);
+      log(`${worker.describe} polls driftline and driftline-training`);
+    }
+
+    // Inputs: data, approver key, policy.
+    const train = join(dir, 'train.csv');
+    const holdout = join(dir, 'holdout.csv');
+    writeDataset(train, 400, 7);
+    writeDataset(holdout, 200, 11);
+    const keys = generateApproverKeys();
+    const keyFile = join(dir, 'alice.key');
+    writeFileSync(keyFile, keys.privateKeyPem, { mode: 0o600 });
+    const approversFile = join(dir, 'approvers.json');
+    writeFileSync(approversFile, JSON.stringify({ approvers: [{ id: 'alice', roles: ['ml-lead'], publicKey: keys.publicKey }], escalation: [] }));
+    const compliance: CompliancePolicyInput = {
+      checks: { provenance: {} },
+      approvers: { file: pathToFileURL(approversFile).href },
+      quorum: { 'ml-lead': 1 },
+      deadlines: { escalateAfter: '1 day', rejectAfter: '2 days' },
+    };
+    const tag = Date.now().toString(36);
+    const models = Array.from({ length: options.pipelines }, (_, i) => `bench-${tag}-${i}`);
+    const input = (model: string): ContinuousTrainingInput => ({
+      model,
+      owner: 'bench',
+      datasets: { train: pathToFileURL(train).href, holdout: pathToFileURL(holdout).href },
+      trainer: { backend: 'local', command: [STUMP], workingDirectory: REPO },
+      hyperparameters: {},
+      policy: {
+        dataContract: { label: 'label', task: 'binary-classification', minRows: 100, minClassShare: 0.2, columns: { x: { type: 'numeric', min: 0, max: 1 } } },
+        evaluation: { thresholds: { accuracy: { min: 0.7 } } },
+        compliance,
+      },
+      trigger: { kind: 'ci', codeCommit: 'scale', codeRepository: 'bench/scale', requestedBy: 'ci@bench' },
+    });
+
+    const connection = await Connection.connect({ address: temporal.address });
+    const client = new Client({ connection, namespace: 'default' });
+    try {
+      // 1. Start.
+      log(`starting ${options.pipelines} pipelines (${options.startConcurrency} start requests in flight)`);
+      const startedAt = Date.now();
+      const ids = await inPool(models, options.startConcurrency, async (model) => (await startContinuousTraining(client, input(model), 'scale')).workflowId);
+      const startSeconds = (Date.now() - startedAt) / 1000;
+      log(`started ${ids.length} in ${startSeconds.toFixed(1)} s`);
+
+      // 2. Park: every gate awaiting approval.
+      let parkedAfter = 0;
+      for (let lastLogged = 0; ; ) {
+        const parked = (await client.workflow.count(`WorkflowType='complianceGate' AND DriftlineStage='awaiting-approval'`)).count;
+        const failed = (await client.workflow.count(`ExecutionStatus='Failed' OR ExecutionStatus='Terminated' OR ExecutionStatus='TimedOut'`)).count;
+        if (failed > 0) throw new Error(`${failed} workflow(s) failed before reaching the gate; see ${dir}`);
+        if (parked >= options.pipelines) {
+          parkedAfter = (Date.now() - startedAt) / 1000;
+          break;
+        }
+        if (Date.now() - lastLogged > 10_000) {
+          log(`parked ${parked}/${options.pipelines}`);
+          lastLogged = Date.now();
+        }
+        await sleep(500);
+      }
+      log(`all ${options.pipelines} parked at the gate ${parkedAfter.toFixed(1)} s after the first start`);
+
+      // 3. Memory while parked: both workers, sampled for a few seconds.
+      const samples: number[][] = [];
+      for (let i = 0; i < 10; i++) {
+        samples.push(workers.map((w) => rssBytes(w.pid)));
+        await sleep(500);
+      }
+      const sums = samples.map((s) => s.reduce((a, b) => a + b, 0));
+      const maxSum = Math.max(...sums);
+      const perWorkerMax = workers.map((_, w) => Math.max(...samples.map((s) => s[w]!)));
+      log(`worker RSS while parked: ${(maxSum / 2 ** 20).toFixed(0)} MiB (${perWorkerMax.map((b) => (b / 2 ** 20).toFixed(0)).join(' + ')})`);
+
+      // 4. Approve every gate, signed, through the Workflow Update `driftline approve` sends.
+      const approveStarted = Date.now();
+      await inPool(models, options.approveConcurrency, (model) => sendDecision(client, complianceGateWorkflowId(model, 1), 'approved', { key: keyFile, as: 'alice', role: 'ml-lead' }));
+      const approveSeconds = (Date.now() - approveStarted) / 1000;
+      log(`approved ${models.length} gates in ${approveSeconds.toFixed(1)} s`);
+      for (;;) {
+        const done = (await client.workflow.count(`WorkflowType='continuousTraining' AND ExecutionStatus!='Running'`)).count;
+        if (done >= options.pipelines) break;
+        await sleep(500);
+      }
+
+      // 5. Histories: overhead, completion times, results.
+      log('reading histories');
+      const gateIds = models.map((m) => complianceGateWorkflowId(m, 1));
+      const analyses = await inPool([...ids, ...gateIds], 16, async (id) => {
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        const events = history.events ?? [];
+        const completed = events.find((e) => e.workflowExecutionCompletedEventAttributes)?.workflowExecutionCompletedEventAttributes;
+        const result = completed?.result?.payloads?.[0] ? defaultPayloadConverter.fromPayload<PipelineOutcome>(completed.result.payloads[0]) : null;
+        return { id, analysis: analyseHistory(id, events), result };
+      });
+      const steps: StepTiming[] = analyses.flatMap((a) => a.analysis.steps);
+      const retried = analyses.reduce((n, a) => n + a.analysis.retried, 0);
+      const pipelineAnalyses = analyses.slice(0, ids.length);
+      const lastCompletion = Math.max(...pipelineAnalyses.map((a) => a.analysis.completedMs ?? NaN).filter(Number.isFinite));
+      const completionSeconds = (lastCompletion - approveStarted) / 1000;
+      const byActivity: Record<string, Distribution> = {};
+      for (const type of [...new Set(steps.map((s) => s.activityType))].sort()) {
+        byActivity[type] = distribution(steps.filter((s) => s.activityType === type).map((s) => s.startedMs - s.readyMs));
+      }
+
+      // 6. Exactly once.
+      const problems: string[] = [];
+      const executions = async (type: string) => {
+        const counts = new Map<string, { runs: number; completed: number }>();
+        for await (const execution of client.workflow.list({ query: `WorkflowType='${type}'` })) {
+          const entry = counts.get(execution.workflowId) ?? { runs: 0, completed: 0 };
+          entry.runs++;
+          if (execution.status.name === 'COMPLETED') entry.completed++;
+          counts.set(execution.workflowId, entry);
+        }
+        return counts;
+      };
+      const ctRuns = await executions('continuousTraining');
+      const cgRuns = await executions('complianceGate');
+      const completedOnce = [...ids.map((id) => ctRuns.get(id)), ...gateIds.map((id) => cgRuns.get(id))].filter((e) => e?.runs === 1 && e.completed === 1).length;
+      if (ctRuns.size !== ids.length) problems.push(`${ctRuns.size} continuousTraining workflow ids, expected ${ids.length}`);
+      if (cgRuns.size !== gateIds.length) problems.push(`${cgRuns.size} complianceGate workflow ids, expected ${gateIds.length}`);
+      if (completedOnce !== ids.length + gateIds.length) problems.push(`${ids.length + gateIds.length - completedOnce} workflow(s) not completed exactly once`);
+      const registeredV1 = pipelineAnalyses.filter((a) => a.result?.outcome === 'registered' && a.result.version === 1).length;
+      if (registeredV1 !== ids.length) problems.push(`${ids.length - registeredV1} pipeline(s) did not end registered as v1`);
+
+      const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+      const countPerModel = async (sql: string) => {
+        const { rows } = await pool.query<{ model_name: string; n: string }>(sql, [`bench-${tag}-%`]);
+        return new Map(rows.map((r) => [r.model_name, Number(r.n)]));
+      };
+      const versions = await countPerModel(`select model_name, count(*) n from model_versions where model_name like $1 group by model_name`);
+      const runs = await countPerModel(`select model_name, count(*) n from pipeline_runs where model_name like $1 and outcome = 'registered' group by model_name`);
+      const approvals = await countPerModel(`select model_name, count(*) n from approvals where model_name like $1 and decision = 'approved' group by model_name`);
+      await pool.end();
+      const exactlyOne = (m: Map<string, number>) => models.filter((model) => m.get(model) === 1).length;
+      const registry = { modelsWithOneVersion: exactlyOne(versions), pipelineRunsRegistered: exactlyOne(runs), approvals: exactlyOne(approvals) };
+      for (const [what, n] of Object.entries(registry)) if (n !== models.length) problems.push(`registry: ${models.length - n} model(s) without exactly one ${what}`);
+
+      // The local backend appends one line to launches.jsonl per trainer start.
+      const jobsDir = join(home, 'jobs');
+      const jobDirs = existsSync(jobsDir) ? readdirSync(jobsDir) : [];
+      let launches = 0;
+      for (const job of jobDirs) {
+        const file = join(jobsDir, job, 'launches.jsonl');
+        const n = existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+        if (n !== 1) problems.push(`job ${job}: ${n} trainer launches`);
+        launches += n;
+      }
+      if (jobDirs.length !== models.length) problems.push(`${jobDirs.length} training jobs for ${models.length} pipelines`);
+
+      return {
+        pipelines: options.pipelines,
+        services: { temporal: temporal.describe, database: database.describe, workers: workers.map((w) => w.describe) },
+        bench: {
+          trainer: 'scripts/bench/trainers/stump.sh: decision stump (sh + awk) under the local trainer contract; 400 training rows, 200 holdout rows, one feature',
+          checks: 'data contract (2 datasets), evaluation (accuracy ≥ 0.7, computed by Driftline from predictions), compliance: provenance (dataset and model sha256 recomputed)',
+          quorum: "one Ed25519-signed approval by role 'ml-lead'",
+          approval: 'sendDecision (what `driftline approve` runs): read the gate status, sign its evidence bundle, send the `approve` Workflow Update',
+        },
+        start: { seconds: round(startSeconds, 2), perSecond: round(options.pipelines / startSeconds) },
+        parked: { allParkedAfterSeconds: round(parkedAfter, 1), perSecond: round(options.pipelines / parkedAfter, 2) },
+        memoryWhileParked: {
+          samples: samples.length,
+          maxSumBytes: maxSum,
+          maxSumMiB: round(maxSum / 2 ** 20),
+          perWorkerMiB: perWorkerMax.map((b) => round(b / 2 ** 20)),
+          perPipelineKiB: round(maxSum / 1024 / options.pipelines),
+        },
+        approve: { seconds: round(approveSeconds, 2), perSecond: round(options.pipelines / approveSeconds) },
+        completion: {
+          secondsAfterFirstApproval: round(completionSeconds, 2),
+          perSecond: round(options.pipelines / completionSeconds),
+          endToEndSeconds: round((lastCompletion - startedAt) / 1000, 1),
+        },
+        overhead: {
+          definition:
+            'per activity: ActivityTaskStarted - WorkflowTaskScheduled of the workflow task that scheduled it ' +
+            '(= decision: workflow task dispatched, workflow code run, command persisted; + dispatch: activity task queued and handed to a worker); ' +
+            "the activity's own execution (Started -> Completed) is excluded; all activities of both workflows of every pipeline",
+          steps: steps.length,
+          retriedLeftOut: retried,
+          all: overheadOf(steps),
+          toTheGate: distribution(steps.filter((s) => s.readyMs < approveStarted).map((s) => s.startedMs - s.readyMs)),
+          afterApproval: distribution(steps.filter((s) => s.readyMs >= approveStarted).map((s) => s.startedMs - s.readyMs)),
+          byActivity,
+        },
+        exactlyOnce: {
+          ok: problems.length === 0,
+          temporal: { continuousTraining: ctRuns.size, complianceGate: cgRuns.size, completedOnce, registeredV1 },
+          registry,
+          training: { jobs: jobDirs.length, launches },
+          problems: problems.slice(0, 20),
+        },
+      };
+    } finally {
+      await connection.close();
+    }
+  } finally {
+    log('stopping workers, Temporal and PostgreSQL');
+    await stopAll();
+  }
+}
+
+// ---- the Prefect side -------------------------------------------------------------------------
+
+interface PrefectSide {
+  steps: number;
+  medianMs: number;
+  p99Ms: number;
+  meanMs: number;
+  maxMs: number;
+}
+interface PrefectResult {
+  prefect: string | null;
+  inProcess?: PrefectSide;
+  durable?: PrefectSide & { clientWall: PrefectSide; createdToRunning?: PrefectSide };
+  error?: string;
+  settings?: Record<string, unknown>;
+}
+
+async function runPrefect(options: Options, dir: string): Promise<PrefectResult> {
+  const venv = process.env.DRIFTLINE_PREFECT_VENV ?? join(REPO, '.driftline/prefect-venv');
+  const python = join(venv, 'bin/python');
+  if (!existsSync(python)) {
+    log(`no Prefect venv at ${venv}: running scripts/bench/setup-prefect.sh`);
+    const setup = spawn('bash', [join(REPO, 'scripts/bench/setup-prefect.sh')], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DRIFTLINE_PREFECT_VENV: venv } });
+    const code = await new Promise<number | null>((r) => setup.once('exit', r));
+    if (code !== 0) return { prefect: null, error: `scripts/bench/setup-prefect.sh exited with ${code}: Prefect could not be installed` };
+  }
+  log('running Prefect (in-process tasks, then flow runs through a process work pool)');
+  const child = spawn(python, [join(REPO, 'scripts/bench/scale_prefect.py')], {
+    env: {
+      ...process.env,
+      PREFECT_HOME: join(dir, 'prefect'),
+      PREFECT_BENCH_IN_PROCESS_STEPS: String(options.prefectInProcessSteps),
+      PREFECT_BENCH_DURABLE_STEPS: String(options.prefectDurableSteps),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const last = out.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(last) as PrefectResult;
+  } catch {
+    return { prefect: null, error: `scale_prefect.py exited with ${code} and printed no result: ${last.slice(0, 300)}` };
+  }
+}
+
+// ---- report -----------------------------------------------------------------------------------
+
+interface Target {
+  target: string;
+  measured: string;
+  met: boolean | null;
+}
+
+function targets(d: DriftlineResult, p: PrefectResult | null): Target[] {
+  const median = d.overhead.all.overhead.medianMs;
+  const durable = p?.durable?.medianMs;
+  return [
+    { target: 'at least 1,000 concurrent pipelines', measured: `${d.pipelines}`, met: d.pipelines >= 1000 },
+    { target: 'median per-step overhead ≤ 25 ms', measured: `${median} ms`, met: median <= 25 },
+    {
+      target: "≥ 10× lower than Prefect's durable mode",
+      measured: durable === undefined ? `not measured (${p?.error ?? 'Prefect not run'})` : `${round(durable / median)}× (${durable} ms vs ${median} ms)`,
+      met: durable === undefined ? null : durable / median >= 10,
+    },
+    {
+      target: '1,000 parked pipelines within 1 GB of worker memory',
+      measured: `${d.memoryWhileParked.maxSumMiB} MiB for ${d.pipelines} (${d.memoryWhileParked.perWorkerMiB.join(' + ')})`,
+      met: d.pipelines >= 1000 ? d.memoryWhileParked.maxSumBytes <= GiB : null,
+    },
+    { target: 'every pipeline completes exactly once', measured: d.exactlyOnce.ok ? 'yes' : d.exactlyOnce.problems.join('; '), met: d.exactlyOnce.ok },
+  ];
+}
+
+function printTable(d: DriftlineResult, p: PrefectResult | null, goals: Target[]): void {
+  const rows: string[][] = [];
+  const o = d.overhead.all;
+  rows.push(['Driftline', '']);
+  rows.push(['  pipelines', `${d.pipelines} (2 workers)`]);
+  rows.push(['  start throughput', `${d.start.perSecond} pipelines/s (${d.start.seconds} s for all)`]);
+  rows.push(['  all parked at the gate after', `${d.parked.allParkedAfterSeconds} s (${d.parked.perSecond} pipelines/s through training, evaluation, registration, checks)`]);
+  rows.push(['  worker RSS while parked (sum)', `${d.memoryWhileParked.maxSumMiB} MiB (${d.memoryWhileParked.perWorkerMiB.join(' + ')}), ${d.memoryWhileParked.perPipelineKiB} KiB per pipeline`]);
+  rows.push(['  approvals sent', `${d.approve.perSecond}/s (${d.approve.seconds} s)`]);
+  rows.push(['  completion throughput', `${d.completion.perSecond} pipelines/s (${d.completion.secondsAfterFirstApproval} s after the first approval)`]);
+  rows.push(['  per-step overhead', `median ${o.overhead.medianMs} ms, p99 ${o.overhead.p99Ms} ms over ${o.overhead.count} activity steps`]);
+  rows.push(['    decision | dispatch', `median ${o.decision.medianMs} | ${o.dispatch.medianMs} ms; p99 ${o.decision.p99Ms} | ${o.dispatch.p99Ms} ms`]);
+  rows.push(['    up to the gate | after approval', `median ${d.overhead.toTheGate.medianMs} | ${d.overhead.afterApproval.medianMs} ms; p99 ${d.overhead.toTheGate.p99Ms} | ${d.overhead.afterApproval.p99Ms} ms`]);
+  rows.push(['  exactly once', d.exactlyOnce.ok ? `yes (${d.exactlyOnce.temporal.completedOnce} workflows, ${d.exactlyOnce.registry.modelsWithOneVersion} versions, ${d.exactlyOnce.training.launches} trainer launches)` : 'NO']);
+  rows.push([`Prefect ${p?.prefect ?? ''}`.trim(), p?.error ? `error: ${p.error}` : '']);
+  if (p?.inProcess) rows.push(['  tasks in one flow process (not durable per step)', `median ${p.inProcess.medianMs} ms, p99 ${p.inProcess.p99Ms} ms over ${p.inProcess.steps} tasks`]);
+  if (p?.durable) rows.push(['  flow run per step via work pool + worker (durable)', `median ${p.durable.medianMs} ms, p99 ${p.durable.p99Ms} ms over ${p.durable.steps} flow runs`]);
+  const width = Math.max(...rows.map((r) => r[0]!.length));
+  console.log('');
+  for (const [k, v] of rows) console.log(`${k!.padEnd(width)}  ${v}`);
+  console.log('');
+  console.log(`Per-step overhead, Driftline: ${d.overhead.definition}.`);
+  console.log("Per-step overhead, Prefect: wall time of the step minus the step's own work (scripts/bench/scale_prefect.py).");
+  console.log('');
+  const tw = Math.max(...goals.map((g) => g.target.length));
+  for (const g of goals) console.log(`${g.met === null ? 'n/a ' : g.met ? 'MET ' : 'MISS'}  ${g.target.padEnd(tw)}  ${g.measured}`);
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const dir = mkdtempSync(join(tmpdir(), 'driftline-bench-scale-'));
+  chmodSync(dir, 0o755); // the private PostgreSQL cluster inside runs as the postgres user
+  log(`bench directory ${dir}`);
+  try {
+    const driftline = await runDriftline(options, dir);
+    const prefect = options.prefect ? await runPrefect(options, dir) : null;
+    const goals = targets(driftline, prefect);
+    const result = { benchmark: 'scale', machine: { cpus: (await import('node:os')).cpus().length }, driftline, prefect, targets: goals };
+    const json = JSON.stringify(result);
+    console.log(json);
+    if (options.out) writeFileSync(options.out, `${JSON.stringify(result, null, 2)}\n`);
+    printTable(driftline, prefect, goals);
+    if (goals.some((g) => g.met === false)) process.exitCode = 1;
+  } finally {
+    if (!options.keep) rmSync(dir, { recursive: true, force: true });
+    else log(`kept ${dir}`);
+  }
+}
+
+await main();

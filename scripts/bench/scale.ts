@@ -20,7 +20,8 @@
  *  6. stops Driftline's services, then runs Prefect (scale_prefect.py) in both its modes.
  * Prints one JSON object, then a table with each target and whether it is met.
  *
- * Options: --pipelines N (default 1000), --start-concurrency C (default 50), --approve-concurrency C
+ * Options: --pipelines N (default 1000), --sqlite-pragma P and --dynamic-config K=V (repeatable, to the
+ * Temporal dev server), --start-concurrency C (default 50), --approve-concurrency C
  * (default 32), --prefect-durable-steps K (default 30), --prefect-in-process-steps K (default 200),
  * --no-prefect, --keep (leave the bench directory), --out FILE (also write the JSON there).
  */
@@ -37,7 +38,9 @@ import type { ContinuousTrainingInput, PipelineOutcome } from '../../core/traini
 import { generateApproverKeys, sendDecision } from '../cli/compliance.ts';
 import { startContinuousTraining } from '../lib/start-pipeline.ts';
 import { analyseHistory, distribution, overheadOf, type Distribution, type StepTiming } from './scale/overhead.ts';
-import { rssBytes, startPostgres, startTemporal, startWorker, type Service, type WorkerProcess } from './scale/services.ts';
+import { loadAverage, rssBytes, startPostgres, treeCpuSeconds, startTemporal, startWorker, type Service, type WorkerKind, type WorkerProcess } from './scale/services.ts';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOWS_PATH } from '../../workers/worker.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STUMP = join(REPO, 'scripts/bench/trainers/stump.sh');
@@ -54,6 +57,12 @@ interface Options {
   prefect: boolean;
   keep: boolean;
   out: string | null;
+  sqlitePragmas: string[];
+  dynamicConfig: string[];
+  temporalInMemory: boolean;
+  worker: WorkerKind;
+  /** Extra NODE_OPTIONS / MALLOC_ARENA_MAX style settings for the worker processes (KEY=VALUE). */
+  workerEnv: Record<string, string>;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -66,6 +75,11 @@ function parseOptions(argv: string[]): Options {
     prefect: true,
     keep: false,
     out: null,
+    sqlitePragmas: [],
+    dynamicConfig: [],
+    temporalInMemory: false,
+    worker: 'cli',
+    workerEnv: {},
   };
   const integer = (flag: string, value: string | undefined, min: number): number => {
     const n = Number(value);
@@ -83,6 +97,21 @@ function parseOptions(argv: string[]): Options {
       case '--no-prefect': options.prefect = false; break;
       case '--keep': options.keep = true; break;
       case '--out': options.out = argv[++i] ?? null; break;
+      case '--worker': {
+        const kind = argv[++i];
+        if (kind !== 'cli' && kind !== 'prebuilt') throw new Error('--worker is cli (driftline worker) or prebuilt (the same with a prebuilt workflow bundle)');
+        options.worker = kind;
+        break;
+      }
+      case '--worker-env': {
+        const [key, ...value] = (argv[++i] ?? '').split('=');
+        if (!key || value.length === 0) throw new Error('--worker-env needs KEY=VALUE');
+        options.workerEnv[key] = value.join('=');
+        break;
+      }
+      case '--temporal-in-memory': options.temporalInMemory = true; break;
+      case '--sqlite-pragma': options.sqlitePragmas.push(argv[++i] ?? ''); break;
+      case '--dynamic-config': options.dynamicConfig.push(argv[++i] ?? ''); break;
       default: throw new Error(`unknown option ${flag} (see the header of scripts/bench/scale.ts)`);
     }
   }
@@ -132,12 +161,15 @@ function writeDataset(path: string, rows: number, seed: number): void {
 
 interface DriftlineResult {
   pipelines: number;
-  services: { temporal: string; database: string; workers: string[] };
+  services: { temporal: string; database: string; workers: string[]; workerKind: string };
   bench: { trainer: string; checks: string; quorum: string; approval: string };
   start: { seconds: number; perSecond: number };
   parked: { allParkedAfterSeconds: number; perSecond: number };
-  memoryWhileParked: { samples: number; maxSumBytes: number; maxSumMiB: number; perWorkerMiB: number[]; perPipelineKiB: number };
+  memoryWhileParked: { samples: number; maxSumBytes: number; maxSumMiB: number; perWorkerMiB: number[]; idleBeforeMiB: number[]; perPipelineAboveIdleKiB: number };
   approve: { seconds: number; perSecond: number };
+  /** CPU milliseconds per pipeline used by the benchmark's own processes, and the machine's load average. */
+  cpuMsPerPipeline: { toTheGate: Record<string, number>; afterApproval: Record<string, number> };
+  loadAverage: { atStart: number; whenParked: number; atEnd: number };
   completion: { secondsAfterFirstApproval: number; perSecond: number; endToEndSeconds: number };
   overhead: {
     definition: string;
@@ -157,13 +189,24 @@ interface DriftlineResult {
   };
 }
 
+/** What this run started, stopped in reverse order at the end or on Ctrl-C. */
+const services: Service[] = [];
+async function stopAll(): Promise<void> {
+  while (services.length) {
+    const service = services.pop()!;
+    await service.stop().catch((e: unknown) => log(`stopping ${service.describe}: ${String(e)}`));
+  }
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: stopping what the benchmark started`);
+    void stopAll().finally(() => process.exit(130));
+  });
+}
+
 async function runDriftline(options: Options, dir: string): Promise<DriftlineResult> {
-  const services: Service[] = [];
-  const stopAll = async () => {
-    for (const service of services.reverse()) await service.stop().catch((e: unknown) => log(`stopping ${service.describe}: ${String(e)}`));
-  };
   try {
-    const temporal = await startTemporal(dir, log);
+    const temporal = await startTemporal(dir, { pragmas: options.sqlitePragmas, dynamicConfig: options.dynamicConfig, inMemory: options.temporalInMemory }, log);
     services.push(temporal);
     log(temporal.describe);
     const database = await startPostgres(join(dir, 'pg'));
@@ -171,15 +214,33 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
     log(database.describe);
 
     const home = join(dir, 'home');
-    const env = { ...process.env, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', DATABASE_URL: database.url, DRIFTLINE_HOME: home };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...options.workerEnv, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', DATABASE_URL: database.url, DRIFTLINE_HOME: home };
+    if (options.worker === 'prebuilt') {
+      const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: log, log() {} } as never });
+      env.BENCH_WORKFLOW_BUNDLE = join(dir, 'workflow-bundle.js');
+      writeFileSync(env.BENCH_WORKFLOW_BUNDLE, bundle.code);
+    }
     const workers: WorkerProcess[] = [];
     // One at a time, so the second does not race the first on migrations (they would serialise anyway).
     for (const name of ['worker-1', 'worker-2']) {
-      const worker = await startWorker(name, env, join(dir, `${name}.log`));
+      const worker = await startWorker(name, options.worker, env, join(dir, `${name}.log`));
       workers.push(worker);
       services.push(worker);
       log(`${worker.describe} polls driftline and driftline-training`);
     }
+
+    await sleep(3000);
+    const idleRss = workers.map((w) => rssBytes(w.pid));
+    log(`worker RSS before any pipeline: ${idleRss.map((b) => (b / 2 ** 20).toFixed(0)).join(' + ')} MiB`);
+
+    // CPU used by the benchmark's own processes, per phase: what a pipeline costs whatever else runs here.
+    const cpuNow = () => ({
+      workers: workers.reduce((sum, w) => sum + treeCpuSeconds(w.pid), 0),
+      temporal: treeCpuSeconds(temporal.pid),
+      postgres: database.pid ? treeCpuSeconds(database.pid) : 0,
+    });
+    const cpuAtStart = cpuNow();
+    const loads = [loadAverage()];
 
     // Inputs: data, approver key, policy.
     const train = join(dir, 'train.csv');
@@ -241,6 +302,9 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       }
       log(`all ${options.pipelines} parked at the gate ${parkedAfter.toFixed(1)} s after the first start`);
 
+      const cpuAtPark = cpuNow();
+      loads.push(loadAverage());
+
       // 3. Memory while parked: both workers, sampled for a few seconds.
       const samples: number[][] = [];
       for (let i = 0; i < 10; i++) {
@@ -251,6 +315,8 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       const maxSum = Math.max(...sums);
       const perWorkerMax = workers.map((_, w) => Math.max(...samples.map((s) => s[w]!)));
       log(`worker RSS while parked: ${(maxSum / 2 ** 20).toFixed(0)} MiB (${perWorkerMax.map((b) => (b / 2 ** 20).toFixed(0)).join(' + ')})`);
+      // Written now as well, so a run stopped later still leaves its first half on record.
+      log(`so far: ${JSON.stringify({ startSeconds, parkedAfter, maxSumRssMiB: maxSum / 2 ** 20, idleRssMiB: idleRss.map((b) => b / 2 ** 20), cpuToTheGate: cpuAtPark, cpuAtStart, loads })}`);
 
       // 4. Approve every gate, signed, through the Workflow Update `driftline approve` sends.
       const approveStarted = Date.now();
@@ -262,6 +328,12 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
         if (done >= options.pipelines) break;
         await sleep(500);
       }
+
+      const cpuAtEnd = cpuNow();
+      loads.push(loadAverage());
+      const perPipeline = (a: typeof cpuAtEnd, b: typeof cpuAtEnd) =>
+        Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(((b as Record<string, number>)[k]! - v) / options.pipelines * 1000, 1)])) as Record<string, number>;
+      const cpu = { toTheGate: perPipeline(cpuAtStart, cpuAtPark), afterApproval: perPipeline(cpuAtPark, cpuAtEnd) };
 
       // 5. Histories: overhead, completion times, results.
       log('reading histories');
@@ -331,7 +403,14 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
 
       return {
         pipelines: options.pipelines,
-        services: { temporal: temporal.describe, database: database.describe, workers: workers.map((w) => w.describe) },
+        services: {
+          temporal: temporal.describe,
+          database: database.describe,
+          workers: workers.map((w) => w.describe),
+          workerKind:
+            (options.worker === 'cli' ? '`driftline worker` (bundles the workflows with webpack at start-up)' : 'createDriftlineWorkers with a prebuilt workflow bundle (scripts/bench/scale/worker.ts)') +
+            (Object.keys(options.workerEnv).length ? `; env ${Object.entries(options.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
+        },
         bench: {
           trainer: 'scripts/bench/trainers/stump.sh: decision stump (sh + awk) under the local trainer contract; 400 training rows, 200 holdout rows, one feature',
           checks: 'data contract (2 datasets), evaluation (accuracy ≥ 0.7, computed by Driftline from predictions), compliance: provenance (dataset and model sha256 recomputed)',
@@ -345,9 +424,12 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           maxSumBytes: maxSum,
           maxSumMiB: round(maxSum / 2 ** 20),
           perWorkerMiB: perWorkerMax.map((b) => round(b / 2 ** 20)),
-          perPipelineKiB: round(maxSum / 1024 / options.pipelines),
+          idleBeforeMiB: idleRss.map((b) => round(b / 2 ** 20)),
+          perPipelineAboveIdleKiB: round((maxSum - idleRss.reduce((a, b) => a + b, 0)) / 1024 / options.pipelines),
         },
         approve: { seconds: round(approveSeconds, 2), perSecond: round(options.pipelines / approveSeconds) },
+        cpuMsPerPipeline: cpu,
+        loadAverage: { atStart: loads[0]!, whenParked: loads[1]!, atEnd: loads[2]! },
         completion: {
           secondsAfterFirstApproval: round(completionSeconds, 2),
           perSecond: round(options.pipelines / completionSeconds),
@@ -464,12 +546,16 @@ function printTable(d: DriftlineResult, p: PrefectResult | null, goals: Target[]
   rows.push(['  pipelines', `${d.pipelines} (2 workers)`]);
   rows.push(['  start throughput', `${d.start.perSecond} pipelines/s (${d.start.seconds} s for all)`]);
   rows.push(['  all parked at the gate after', `${d.parked.allParkedAfterSeconds} s (${d.parked.perSecond} pipelines/s through training, evaluation, registration, checks)`]);
-  rows.push(['  worker RSS while parked (sum)', `${d.memoryWhileParked.maxSumMiB} MiB (${d.memoryWhileParked.perWorkerMiB.join(' + ')}), ${d.memoryWhileParked.perPipelineKiB} KiB per pipeline`]);
+  rows.push(['  worker RSS while parked (sum)', `${d.memoryWhileParked.maxSumMiB} MiB (${d.memoryWhileParked.perWorkerMiB.join(' + ')}), idle before: ${d.memoryWhileParked.idleBeforeMiB.join(' + ')} MiB; ${d.memoryWhileParked.perPipelineAboveIdleKiB} KiB per pipeline above idle`]);
   rows.push(['  approvals sent', `${d.approve.perSecond}/s (${d.approve.seconds} s)`]);
   rows.push(['  completion throughput', `${d.completion.perSecond} pipelines/s (${d.completion.secondsAfterFirstApproval} s after the first approval)`]);
   rows.push(['  per-step overhead', `median ${o.overhead.medianMs} ms, p99 ${o.overhead.p99Ms} ms over ${o.overhead.count} activity steps`]);
   rows.push(['    decision | dispatch', `median ${o.decision.medianMs} | ${o.dispatch.medianMs} ms; p99 ${o.decision.p99Ms} | ${o.dispatch.p99Ms} ms`]);
   rows.push(['    up to the gate | after approval', `median ${d.overhead.toTheGate.medianMs} | ${d.overhead.afterApproval.medianMs} ms; p99 ${d.overhead.toTheGate.p99Ms} | ${d.overhead.afterApproval.p99Ms} ms`]);
+  const cpuText = (c: Record<string, number>) => `${round(Object.values(c).reduce((a, b) => a + b, 0))} (workers ${c.workers}, Temporal ${c.temporal}, PostgreSQL ${c.postgres})`;
+  rows.push(['  CPU ms per pipeline, to the gate', cpuText(d.cpuMsPerPipeline.toTheGate)]);
+  rows.push(['  CPU ms per pipeline, after approval', cpuText(d.cpuMsPerPipeline.afterApproval)]);
+  rows.push(['  machine load average (2 cores)', `${d.loadAverage.atStart} at start, ${d.loadAverage.whenParked} when parked, ${d.loadAverage.atEnd} at the end`]);
   rows.push(['  exactly once', d.exactlyOnce.ok ? `yes (${d.exactlyOnce.temporal.completedOnce} workflows, ${d.exactlyOnce.registry.modelsWithOneVersion} versions, ${d.exactlyOnce.training.launches} trainer launches)` : 'NO']);
   rows.push([`Prefect ${p?.prefect ?? ''}`.trim(), p?.error ? `error: ${p.error}` : '']);
   if (p?.inProcess) rows.push(['  tasks in one flow process (not durable per step)', `median ${p.inProcess.medianMs} ms, p99 ${p.inProcess.p99Ms} ms over ${p.inProcess.steps} tasks`]);

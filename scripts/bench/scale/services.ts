@@ -35,20 +35,27 @@ export interface TemporalService extends Service {
   readonly pid: number;
 }
 
-/**
- * Dynamic config given to the dev server. The dev server's defaults are for one developer; each value
- * here was raised because the benchmark showed it bound (see the README's benchmark section).
- */
-export const TEMPORAL_DYNAMIC_CONFIG: readonly string[] = [];
+/** Extra flags for the dev server, each there because the benchmark showed it mattered (README, benchmarks). */
+export interface TemporalTuning {
+  /** `--sqlite-pragma` values added to Driftline's journal_mode=WAL. */
+  pragmas: readonly string[];
+  /** `--dynamic-config-value KEY=VALUE` pairs. */
+  dynamicConfig: readonly string[];
+  /** Keep the server's SQLite database in memory instead of a file (no fsync per transaction). */
+  inMemory: boolean;
+}
 
-export async function startTemporal(dir: string, log: (line: string) => void): Promise<TemporalService> {
+export async function startTemporal(dir: string, tuning: TemporalTuning, log: (line: string) => void): Promise<TemporalService> {
   const cli = await provisionTemporalCli({ home: driftlineHome(), log });
   const port = await freePort();
   const uiPort = await freePort();
   const logFile = join(dir, 'temporal.log');
+  const base = devServerArgs({ ip: '127.0.0.1', port, uiPort, namespace: 'default', dbFile: join(dir, 'temporal.db') });
+  if (tuning.inMemory) base.splice(base.indexOf('--db-filename'), 2);
   const args = [
-    ...devServerArgs({ ip: '127.0.0.1', port, uiPort, namespace: 'default', dbFile: join(dir, 'temporal.db') }),
-    ...TEMPORAL_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+    ...base,
+    ...tuning.pragmas.flatMap((value) => ['--sqlite-pragma', value]),
+    ...tuning.dynamicConfig.flatMap((value) => ['--dynamic-config-value', value]),
   ];
   const fd = openSync(logFile, 'a');
   const child = spawn(cli.path, args, { stdio: ['ignore', fd, fd] });
@@ -58,19 +65,21 @@ export async function startTemporal(dir: string, log: (line: string) => void): P
   return {
     address,
     pid: child.pid!,
-    describe: `Temporal dev server ${cli.version} at ${address} (SQLite file, WAL; ${TEMPORAL_DYNAMIC_CONFIG.length ? TEMPORAL_DYNAMIC_CONFIG.join(', ') : 'default dynamic config'})`,
+    describe: `Temporal dev server ${cli.version} at ${address} (SQLite ${tuning.inMemory ? 'in memory' : 'file'}, journal_mode=WAL${tuning.pragmas.map((p) => `, ${p}`).join('')}; ${tuning.dynamicConfig.length ? tuning.dynamicConfig.join(', ') : 'default dynamic config'})`,
     stop: () => stopChild(child),
   };
 }
 
 export interface DatabaseService extends Service {
   readonly url: string;
+  /** The postmaster, when the benchmark runs the server (its CPU is then counted). */
+  readonly pid: number | null;
 }
 
 /** DATABASE_URL when set; otherwise a private cluster of the newest Debian PostgreSQL found. */
 export async function startPostgres(dir: string): Promise<DatabaseService> {
   const given = process.env.DATABASE_URL?.trim();
-  if (given) return { url: given, describe: `PostgreSQL at DATABASE_URL (${given.replace(/\/\/[^@]*@/, '//…@')})`, stop: async () => {} };
+  if (given) return { url: given, pid: null, describe: `PostgreSQL at DATABASE_URL (${given.replace(/\/\/[^@]*@/, '//…@')})`, stop: async () => {} };
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a)) : [];
   if (versions.length === 0) {
@@ -99,6 +108,7 @@ export async function startPostgres(dir: string): Promise<DatabaseService> {
   run('pg_ctl', ['-D', data, '-o', options, '-l', join(dir, 'postgres.log'), '-w', 'start']);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    pid: Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
     describe: `PostgreSQL ${versions[0]} (Debian server, private cluster in the bench directory, fsync on) at 127.0.0.1:${port}`,
     stop: async () => run('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']),
   };
@@ -108,10 +118,19 @@ export interface WorkerProcess extends Service {
   readonly pid: number;
 }
 
-/** One `driftline worker` process, ready once it says it polls. */
-export async function startWorker(name: string, env: NodeJS.ProcessEnv, logFile: string): Promise<WorkerProcess> {
+/** How a worker process is started: `driftline worker`, or the same wiring with a prebuilt bundle (scale/worker.ts). */
+export type WorkerKind = 'cli' | 'prebuilt';
+
+export function workerArgv(kind: WorkerKind): string[] {
+  return kind === 'cli'
+    ? [join(REPO, 'scripts/driftline.mjs'), 'worker']
+    : ['--import', 'tsx', join(REPO, 'scripts/bench/scale/worker.ts')];
+}
+
+/** One worker process, ready once it says it polls. */
+export async function startWorker(name: string, kind: WorkerKind, env: NodeJS.ProcessEnv, logFile: string): Promise<WorkerProcess> {
   const fd = openSync(logFile, 'a');
-  const child = spawn(process.execPath, [join(REPO, 'scripts/driftline.mjs'), 'worker'], { cwd: REPO, env, stdio: ['ignore', 'pipe', fd] });
+  const child = spawn(process.execPath, workerArgv(kind), { cwd: REPO, env, stdio: ['ignore', 'pipe', fd] });
   closeSync(fd);
   await new Promise<void>((resolve, reject) => {
     let out = '';
@@ -147,4 +166,43 @@ async function stopChild(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/**
+ * CPU seconds used so far by a process and its descendants (user + system, including reaped
+ * children such as finished trainer processes), from /proc. Machine-load-independent cost.
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  const ticks = 100; // USER_HZ on Linux
+  const parent = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Fields after the command name (which may contain spaces) start at ") ".
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pid = Number(entry);
+    parent.set(pid, Number(fields[1]));
+    cpu.set(pid, (Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) / ticks);
+  }
+  let total = 0;
+  for (const [pid, seconds] of cpu) {
+    for (let p: number | undefined = pid; p !== undefined && p > 1; p = parent.get(p)) {
+      if (p === rootPid) {
+        total += seconds;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
+/** The 1-minute load average: how busy the machine was (other processes included). */
+export function loadAverage(): number {
+  return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
 }

@@ -99,7 +99,7 @@ function parseOptions(argv: string[]): Options {
       case '--out': options.out = argv[++i] ?? null; break;
       case '--worker': {
         const kind = argv[++i];
-        if (kind !== 'cli' && kind !== 'prebuilt') throw new Error('--worker is cli (driftline worker) or prebuilt (the same with a prebuilt workflow bundle)');
+        if (kind !== 'cli' && kind !== 'tuned') throw new Error('--worker is cli (driftline worker) or tuned (scripts/bench/scale/worker.ts: prebuilt bundle, SDK limits)');
         options.worker = kind;
         break;
       }
@@ -215,7 +215,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
 
     const home = join(dir, 'home');
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.workerEnv, TEMPORAL_ADDRESS: temporal.address, TEMPORAL_NAMESPACE: 'default', DATABASE_URL: database.url, DRIFTLINE_HOME: home };
-    if (options.worker === 'prebuilt') {
+    if (options.worker === 'tuned') {
       const bundle = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: log, log() {} } as never });
       env.BENCH_WORKFLOW_BUNDLE = join(dir, 'workflow-bundle.js');
       writeFileSync(env.BENCH_WORKFLOW_BUNDLE, bundle.code);
@@ -408,7 +408,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           database: database.describe,
           workers: workers.map((w) => w.describe),
           workerKind:
-            (options.worker === 'cli' ? '`driftline worker` (bundles the workflows with webpack at start-up)' : 'createDriftlineWorkers with a prebuilt workflow bundle (scripts/bench/scale/worker.ts)') +
+            (options.worker === 'cli' ? '`driftline worker` (bundles the workflows with webpack at start-up)' : 'scripts/bench/scale/worker.ts: both queues, every activity, a prebuilt workflow bundle and SDK limits') +
             (Object.keys(options.workerEnv).length ? `; env ${Object.entries(options.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
         },
         bench: {

@@ -119,7 +119,7 @@ export interface WorkerProcess extends Service {
 }
 
 /** How a worker process is started: `driftline worker`, or the same wiring with a prebuilt bundle (scale/worker.ts). */
-export type WorkerKind = 'cli' | 'prebuilt';
+export type WorkerKind = 'cli' | 'tuned';
 
 export function workerArgv(kind: WorkerKind): string[] {
   return kind === 'cli'

@@ -20,7 +20,8 @@
  *  6. stops Driftline's services, then runs Prefect (scale_prefect.py) in both its modes.
  * Prints one JSON object, then a table with each target and whether it is met.
  *
- * Options: --pipelines N (default 1000), --sqlite-pragma P and --dynamic-config K=V (repeatable, to the
+ * Options: --pipelines N (default 1000), --park-stall-minutes M (default 5: go on with the pipelines
+ * parked when none more has parked for M minutes, and report where the others are stuck), --sqlite-pragma P and --dynamic-config K=V (repeatable, to the
  * Temporal dev server), --start-concurrency C (default 50), --approve-concurrency C
  * (default 32), --prefect-durable-steps K (default 30), --prefect-in-process-steps K (default 200),
  * --no-prefect, --keep (leave the bench directory), --out FILE (also write the JSON there).
@@ -61,6 +62,7 @@ interface Options {
   dynamicConfig: string[];
   temporalInMemory: boolean;
   worker: WorkerKind;
+  parkStallMinutes: number;
   /** Extra NODE_OPTIONS / MALLOC_ARENA_MAX style settings for the worker processes (KEY=VALUE). */
   workerEnv: Record<string, string>;
 }
@@ -79,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     dynamicConfig: [],
     temporalInMemory: false,
     worker: 'cli',
+    parkStallMinutes: 5,
     workerEnv: {},
   };
   const integer = (flag: string, value: string | undefined, min: number): number => {
@@ -109,6 +112,7 @@ function parseOptions(argv: string[]): Options {
         options.workerEnv[key] = value.join('=');
         break;
       }
+      case '--park-stall-minutes': options.parkStallMinutes = integer(flag, argv[++i], 1); break;
       case '--temporal-in-memory': options.temporalInMemory = true; break;
       case '--sqlite-pragma': options.sqlitePragmas.push(argv[++i] ?? ''); break;
       case '--dynamic-config': options.dynamicConfig.push(argv[++i] ?? ''); break;
@@ -159,12 +163,40 @@ function writeDataset(path: string, rows: number, seed: number): void {
 
 // ---- the Driftline side -----------------------------------------------------------------------
 
+/** A pipeline that did not reach the gate: where it is stuck. */
+interface Straggler {
+  model: string;
+  workflowId: string;
+  pending: string[];
+}
+
+async function describeStragglers(client: Client, models: readonly string[]): Promise<Straggler[]> {
+  const parked = new Set<string>();
+  for await (const e of client.workflow.list({ query: `WorkflowType='complianceGate' AND DriftlineStage='awaiting-approval'` })) parked.add(e.workflowId);
+  const out: Straggler[] = [];
+  for (const model of models) {
+    const gateId = complianceGateWorkflowId(model, 1);
+    if (parked.has(gateId)) continue;
+    const ctId = `ct:${model}:scale`;
+    const pending: string[] = [];
+    for (const id of [ctId, gateId]) {
+      const description = await client.workflow.getHandle(id).describe().catch(() => null);
+      for (const a of description?.raw.pendingActivities ?? []) {
+        const since = a.lastStartedTime ? Math.round((Date.now() - Number(a.lastStartedTime.seconds) * 1000) / 1000) : null;
+        pending.push(`${id}: ${a.activityType?.name} ${String(a.state)} attempt ${a.attempt}${since !== null ? `, started ${since} s ago` : ''}`);
+      }
+    }
+    out.push({ model, workflowId: ctId, pending });
+  }
+  return out;
+}
+
 interface DriftlineResult {
   pipelines: number;
   services: { temporal: string; database: string; workers: string[]; workerKind: string };
   bench: { trainer: string; checks: string; quorum: string; approval: string };
   start: { seconds: number; perSecond: number };
-  parked: { allParkedAfterSeconds: number; perSecond: number };
+  parked: { count: number; allParkedAfterSeconds: number; perSecond: number; stragglers: Straggler[] };
   memoryWhileParked: { samples: number; maxSumBytes: number; maxSumMiB: number; perWorkerMiB: number[]; idleBeforeMiB: number[]; perPipelineAboveIdleKiB: number };
   approve: { seconds: number; perSecond: number };
   /** CPU milliseconds per pipeline used by the benchmark's own processes, and the machine's load average. */
@@ -284,14 +316,24 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       const startSeconds = (Date.now() - startedAt) / 1000;
       log(`started ${ids.length} in ${startSeconds.toFixed(1)} s`);
 
-      // 2. Park: every gate awaiting approval.
+      // 2. Park: every gate awaiting approval, or as many as get there before progress stalls for
+      // --park-stall-minutes (an activity task lost under overload is only recovered by its
+      // start-to-close timeout, up to hours for heavy activities: those pipelines are reported).
       let parkedAfter = 0;
-      for (let lastLogged = 0; ; ) {
+      let stragglers: Straggler[] = [];
+      for (let lastLogged = 0, lastCount = -1, lastProgress = Date.now(); ; ) {
         const parked = (await client.workflow.count(`WorkflowType='complianceGate' AND DriftlineStage='awaiting-approval'`)).count;
         const failed = (await client.workflow.count(`ExecutionStatus='Failed' OR ExecutionStatus='Terminated' OR ExecutionStatus='TimedOut'`)).count;
         if (failed > 0) throw new Error(`${failed} workflow(s) failed before reaching the gate; see ${dir}`);
+        if (parked !== lastCount) [lastCount, lastProgress] = [parked, Date.now()];
         if (parked >= options.pipelines) {
           parkedAfter = (Date.now() - startedAt) / 1000;
+          break;
+        }
+        if (parked > 0 && Date.now() - lastProgress > options.parkStallMinutes * 60_000) {
+          parkedAfter = (lastProgress - startedAt) / 1000;
+          stragglers = await describeStragglers(client, models);
+          log(`parking stalled at ${parked}/${options.pipelines} for ${options.parkStallMinutes} min; going on without: ${JSON.stringify(stragglers.slice(0, 5))}`);
           break;
         }
         if (Date.now() - lastLogged > 10_000) {
@@ -300,7 +342,9 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
         }
         await sleep(500);
       }
-      log(`all ${options.pipelines} parked at the gate ${parkedAfter.toFixed(1)} s after the first start`);
+      const waiting = new Set(stragglers.map((s) => s.model));
+      const parkedModels = models.filter((m) => !waiting.has(m));
+      log(`${parkedModels.length} parked at the gate ${parkedAfter.toFixed(1)} s after the first start`);
 
       const cpuAtPark = cpuNow();
       loads.push(loadAverage());
@@ -320,12 +364,12 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
 
       // 4. Approve every gate, signed, through the Workflow Update `driftline approve` sends.
       const approveStarted = Date.now();
-      await inPool(models, options.approveConcurrency, (model) => sendDecision(client, complianceGateWorkflowId(model, 1), 'approved', { key: keyFile, as: 'alice', role: 'ml-lead' }));
+      await inPool(parkedModels, options.approveConcurrency, (model) => sendDecision(client, complianceGateWorkflowId(model, 1), 'approved', { key: keyFile, as: 'alice', role: 'ml-lead' }));
       const approveSeconds = (Date.now() - approveStarted) / 1000;
-      log(`approved ${models.length} gates in ${approveSeconds.toFixed(1)} s`);
+      log(`approved ${parkedModels.length} gates in ${approveSeconds.toFixed(1)} s`);
       for (;;) {
         const done = (await client.workflow.count(`WorkflowType='continuousTraining' AND ExecutionStatus!='Running'`)).count;
-        if (done >= options.pipelines) break;
+        if (done >= parkedModels.length) break;
         await sleep(500);
       }
 
@@ -418,7 +462,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           approval: 'sendDecision (what `driftline approve` runs): read the gate status, sign its evidence bundle, send the `approve` Workflow Update',
         },
         start: { seconds: round(startSeconds, 2), perSecond: round(options.pipelines / startSeconds) },
-        parked: { allParkedAfterSeconds: round(parkedAfter, 1), perSecond: round(options.pipelines / parkedAfter, 2) },
+        parked: { count: parkedModels.length, allParkedAfterSeconds: round(parkedAfter, 1), perSecond: round(parkedModels.length / parkedAfter, 2), stragglers },
         memoryWhileParked: {
           samples: samples.length,
           maxSumBytes: maxSum,
@@ -427,12 +471,12 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           idleBeforeMiB: idleRss.map((b) => round(b / 2 ** 20)),
           perPipelineAboveIdleKiB: round((maxSum - idleRss.reduce((a, b) => a + b, 0)) / 1024 / options.pipelines),
         },
-        approve: { seconds: round(approveSeconds, 2), perSecond: round(options.pipelines / approveSeconds) },
+        approve: { seconds: round(approveSeconds, 2), perSecond: round(parkedModels.length / approveSeconds) },
         cpuMsPerPipeline: cpu,
         loadAverage: { atStart: loads[0]!, whenParked: loads[1]!, atEnd: loads[2]! },
         completion: {
           secondsAfterFirstApproval: round(completionSeconds, 2),
-          perSecond: round(options.pipelines / completionSeconds),
+          perSecond: round(parkedModels.length / completionSeconds),
           endToEndSeconds: round((lastCompletion - startedAt) / 1000, 1),
         },
         overhead: {
@@ -545,7 +589,8 @@ function printTable(d: DriftlineResult, p: PrefectResult | null, goals: Target[]
   rows.push(['Driftline', '']);
   rows.push(['  pipelines', `${d.pipelines} (2 workers)`]);
   rows.push(['  start throughput', `${d.start.perSecond} pipelines/s (${d.start.seconds} s for all)`]);
-  rows.push(['  all parked at the gate after', `${d.parked.allParkedAfterSeconds} s (${d.parked.perSecond} pipelines/s through training, evaluation, registration, checks)`]);
+  rows.push(['  parked at the gate', `${d.parked.count} after ${d.parked.allParkedAfterSeconds} s (${d.parked.perSecond} pipelines/s through training, evaluation, registration, checks)`]);
+  if (d.parked.stragglers.length) rows.push(['  never reached the gate', `${d.parked.stragglers.length}: ${d.parked.stragglers.slice(0, 3).map((s) => s.pending.join(', ') || s.workflowId).join('; ')}`]);
   rows.push(['  worker RSS while parked (sum)', `${d.memoryWhileParked.maxSumMiB} MiB (${d.memoryWhileParked.perWorkerMiB.join(' + ')}), idle before: ${d.memoryWhileParked.idleBeforeMiB.join(' + ')} MiB; ${d.memoryWhileParked.perPipelineAboveIdleKiB} KiB per pipeline above idle`]);
   rows.push(['  approvals sent', `${d.approve.perSecond}/s (${d.approve.seconds} s)`]);
   rows.push(['  completion throughput', `${d.completion.perSecond} pipelines/s (${d.completion.secondsAfterFirstApproval} s after the first approval)`]);

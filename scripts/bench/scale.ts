@@ -483,7 +483,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           definition:
             'per activity: ActivityTaskStarted - WorkflowTaskScheduled of the workflow task that scheduled it ' +
             '(= decision: workflow task dispatched, workflow code run, command persisted; + dispatch: activity task queued and handed to a worker); ' +
-            "the activity's own execution (Started -> Completed) is excluded; all activities of both workflows of every pipeline",
+            "the activity's own execution (Started -> Completed) is excluded; every completed first-attempt activity of both workflows of every pipeline",
           steps: steps.length,
           retriedLeftOut: retried,
           all: overheadOf(steps),

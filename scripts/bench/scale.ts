@@ -20,6 +20,8 @@
  *  6. stops Driftline's services, then runs Prefect (scale_prefect.py) in both its modes.
  * Prints one JSON object, then a table with each target and whether it is met.
  *
+ * Defaults: Temporal in memory, `--worker tuned` with MALLOC_ARENA_MAX=2 and the SDK limits of
+ * scale/worker.ts (cache 300, 10 workflow tasks, 10 activities per queue), as in the README's figures.
  * Options: --pipelines N (default 1000), --park-stall-minutes M (default 5: go on with the pipelines
  * parked when none more has parked for M minutes, and report where the others are stuck), --sqlite-pragma P and --dynamic-config K=V (repeatable, to the
  * Temporal dev server), --start-concurrency C (default 50), --approve-concurrency C
@@ -79,10 +81,17 @@ function parseOptions(argv: string[]): Options {
     out: null,
     sqlitePragmas: [],
     dynamicConfig: [],
-    temporalInMemory: false,
-    worker: 'cli',
+    // The settings the README's figures were measured with; --worker cli, --temporal-file and
+    // --worker-env KEY= (empty) go back to the plain ones.
+    temporalInMemory: true,
+    worker: 'tuned',
     parkStallMinutes: 5,
-    workerEnv: {},
+    workerEnv: {
+      MALLOC_ARENA_MAX: '2',
+      DRIFTLINE_MAX_CACHED_WORKFLOWS: '300',
+      DRIFTLINE_MAX_CONCURRENT_WORKFLOW_TASKS: '10',
+      DRIFTLINE_MAX_CONCURRENT_ACTIVITIES: '10',
+    },
   };
   const integer = (flag: string, value: string | undefined, min: number): number => {
     const n = Number(value);
@@ -108,12 +117,14 @@ function parseOptions(argv: string[]): Options {
       }
       case '--worker-env': {
         const [key, ...value] = (argv[++i] ?? '').split('=');
-        if (!key || value.length === 0) throw new Error('--worker-env needs KEY=VALUE');
-        options.workerEnv[key] = value.join('=');
+        if (!key || value.length === 0) throw new Error('--worker-env needs KEY=VALUE (KEY= removes a default)');
+        if (value.join('=') === '') delete options.workerEnv[key];
+        else options.workerEnv[key] = value.join('=');
         break;
       }
       case '--park-stall-minutes': options.parkStallMinutes = integer(flag, argv[++i], 1); break;
       case '--temporal-in-memory': options.temporalInMemory = true; break;
+      case '--temporal-file': options.temporalInMemory = false; break;
       case '--sqlite-pragma': options.sqlitePragmas.push(argv[++i] ?? ''); break;
       case '--dynamic-config': options.dynamicConfig.push(argv[++i] ?? ''); break;
       default: throw new Error(`unknown option ${flag} (see the header of scripts/bench/scale.ts)`);

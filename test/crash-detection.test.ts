@@ -14,11 +14,29 @@ import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { evaluationActivities, type EvaluationReport, type EvaluationRequest } from '../activities/evaluation/activities.ts';
 import { startContinuousTraining } from '../scripts/lib/start-pipeline.ts';
+import { generateApproverKeys } from '../scripts/cli/compliance.ts';
+import { complianceGateWorkflowId } from '../core/compliance.ts';
 import type { PipelineOutcome } from '../core/training.ts';
 import { testClient } from './helpers/env.ts';
 import { CREDIT_HOLDOUT, creditPipeline, resultWithin, uniqueModel } from './helpers/pipelines.ts';
 
 const seconds = (d: { seconds?: unknown; nanos?: number | null } | null | undefined) => (d ? Number(d.seconds ?? 0) + (d.nanos ?? 0) / 1e9 : 0);
+
+/** The activities of a history that would not notice a dead worker within a minute, and all their names. */
+function slowToNoticeACrash(history: temporal.api.history.v1.IHistory): { scheduled: string[]; slow: string[] } {
+  const attributes = (history.events ?? [])
+    .filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+    .map((e) => e.activityTaskScheduledEventAttributes!);
+  return {
+    scheduled: attributes.map((a) => a.activityType?.name ?? '?'),
+    slow: attributes
+      .filter((a) => {
+        const heartbeat = seconds(a.heartbeatTimeout);
+        return !(heartbeat > 0 && heartbeat <= 60) && !(seconds(a.startToCloseTimeout) <= 60);
+      })
+      .map((a) => `${a.activityType?.name} (start-to-close ${seconds(a.startToCloseTimeout)} s, heartbeat ${seconds(a.heartbeatTimeout)} s)`),
+  };
+}
 
 describe('crash detection', () => {
   it('every activity of a pipeline notices a dead worker within a minute', { timeout: 180_000 }, async () => {
@@ -27,17 +45,43 @@ describe('crash detection', () => {
       const model = uniqueModel('crash-detect');
       const { handle } = await startContinuousTraining(client, creditPipeline(model), 'timeouts');
       expect((await resultWithin<PipelineOutcome>(handle)).outcome).toBe('registered');
-      const history = await handle.fetchHistory();
-      const scheduled = (history.events ?? []).filter((e) => e.eventType === temporal.api.enums.v1.EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED);
-      const slow = scheduled
-        .map((e) => e.activityTaskScheduledEventAttributes!)
-        .filter((a) => {
-          const heartbeat = seconds(a.heartbeatTimeout);
-          return !(heartbeat > 0 && heartbeat <= 60) && !(seconds(a.startToCloseTimeout) <= 60);
-        })
-        .map((a) => `${a.activityType?.name} (start-to-close ${seconds(a.startToCloseTimeout)} s, heartbeat ${seconds(a.heartbeatTimeout)} s)`);
-      expect(scheduled.map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toContain('evaluateCandidate');
+      const { scheduled, slow } = slowToNoticeACrash(await handle.fetchHistory());
+      expect(scheduled).toContain('evaluateCandidate');
       expect(slow).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it('so does every activity of the compliance gate, checks included', { timeout: 180_000 }, async () => {
+    const { client, close } = await testClient();
+    try {
+      const dir = await mkdtemp(join(tmpdir(), 'driftline-gate-timeouts-'));
+      const approversFile = join(dir, 'approvers.json');
+      await writeFile(approversFile, JSON.stringify({ approvers: [{ id: 'alice', roles: ['ml-lead'], publicKey: generateApproverKeys().publicKey }], escalation: [] }));
+      const model = uniqueModel('crash-detect-gate');
+      const pipeline = creditPipeline(model);
+      pipeline.policy = {
+        ...pipeline.policy,
+        compliance: {
+          checks: { provenance: {}, modelCard: {} },
+          approvers: { file: pathToFileURL(approversFile).href },
+          quorum: { 'ml-lead': 1 },
+          deadlines: { escalateAfter: '1 hour', rejectAfter: '2 hours' },
+        },
+      };
+      await startContinuousTraining(client, pipeline, 'gate-timeouts');
+      const gate = client.workflow.getHandle(complianceGateWorkflowId(model, 1));
+      for (let i = 0; ; i++) {
+        const status = (await gate.query('status').catch(() => null)) as { stage?: string } | null;
+        if (status?.stage === 'awaiting-approval') break;
+        if (i > 600) throw new Error(`the gate never waited for approvals: ${JSON.stringify(status)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const { scheduled, slow } = slowToNoticeACrash(await gate.fetchHistory());
+      expect(scheduled).toEqual(expect.arrayContaining(['checkProvenance', 'loadApproversFile', 'writeModelCard']));
+      expect(slow).toEqual([]);
+      await gate.terminate('test done');
     } finally {
       await close();
     }

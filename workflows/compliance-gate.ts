@@ -58,14 +58,18 @@ import { approveUpdate, complianceStatusQuery, rejectUpdate } from './messages.t
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
 
+// A worker that dies mid-activity is noticed when a timeout runs out, and under overload the server
+// can lose an activity task after recording it started: light work times out after a minute, heavy
+// work heartbeats (every check activity does, see activities/compliance/activities.ts).
 const light = proxyActivities<RegistryActivities & ComplianceOrchestrationActivities>({
   taskQueue: TASK_QUEUES.orchestration,
-  startToCloseTimeout: '10 minutes',
+  startToCloseTimeout: '1 minute',
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
 });
 const heavy = proxyActivities<ComplianceTrainingActivities & TrainingActivities>({
   taskQueue: TASK_QUEUES.training,
   startToCloseTimeout: '6 hours',
+  heartbeatTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: FINAL },
 });
 /** Notifications are retried for an hour, then recorded as undelivered: a dead webhook never blocks a gate. */
@@ -148,7 +152,7 @@ class Gate {
     const version = await this.lookUpVersion();
     this.modelArtifactUri = version.lineage.artifact.uri;
     const loaded: LoadedApprovers = await light.loadApproversFile.executeWithOptions(
-      { startToCloseTimeout: '5 minutes', retry: { nonRetryableErrorTypes: FINAL }, summary: `read approvers file ${policy.approvers.file}` },
+      { startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `read approvers file ${policy.approvers.file}` },
       [{ file: policy.approvers.file, ...(policy.approvers.sha256 ? { sha256: policy.approvers.sha256 } : {}) }],
     );
     this.approvers = loaded.approvers;
@@ -210,7 +214,7 @@ class Gate {
     const results = await Promise.all(running);
     this.status.checks = results;
     if (policy.checks.modelCard) {
-      const card = await light.writeModelCard.executeWithOptions({ startToCloseTimeout: '10 minutes', summary: 'write the model card' }, [
+      const card = await light.writeModelCard.executeWithOptions({ startToCloseTimeout: '1 minute', summary: 'write the model card' }, [
         {
           ...(policy.checks.modelCard.title ? { title: policy.checks.modelCard.title } : {}),
           gate: this.gateId,
@@ -321,7 +325,13 @@ class Gate {
   }
 
   private heavyOptions(summary: string) {
-    return { taskQueue: TASK_QUEUES.training, startToCloseTimeout: '6 hours', retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: FINAL }, summary } as const;
+    return {
+      taskQueue: TASK_QUEUES.training,
+      startToCloseTimeout: '6 hours',
+      heartbeatTimeout: '1 minute',
+      retry: { initialInterval: '1 second', maximumInterval: '1 minute', nonRetryableErrorTypes: FINAL },
+      summary,
+    } as const;
   }
 
   private attach(kind: string, ref: ArtifactRef): Promise<unknown> {

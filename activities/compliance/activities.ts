@@ -9,6 +9,7 @@
  * saying why; transient faults are thrown and retried by Temporal.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { heartbeatIfActivity } from '../heartbeat.ts';
 import canonicalize from 'canonicalize';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -62,7 +63,9 @@ export interface PermutationDataset {
 export function createComplianceActivities(deps: ComplianceActivityDependencies) {
   const { artifacts } = deps;
 
-  const training = {
+  // Every check heartbeats while it works, so the gate notices a dead worker within its heartbeat
+  // timeout instead of the six-hour start-to-close.
+  const training = heartbeating({
     async checkProvenance(input: { model: string; version: number; lineage: unknown; policy: unknown }): Promise<CheckResult> {
       const lineage = parseInput(lineageSchema, input.lineage, 'lineage');
       const policy = parseInput(provenanceCheckSchema, input.policy, 'provenance policy');
@@ -111,7 +114,7 @@ export function createComplianceActivities(deps: ComplianceActivityDependencies)
         clearInterval(beat);
       }
     },
-  };
+  });
 
   const orchestration = {
     ...notifyActivities,
@@ -215,4 +218,21 @@ function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`Invalid ${what}: ${describeIssue(parsed.error)}`, INVALID_INPUT);
   return parsed.data;
+}
+
+/** Wraps each activity so that it heartbeats every 5 s while it runs (a no-op outside an activity). */
+function heartbeating<T extends Record<string, (input: never) => Promise<unknown>>>(activities: T): T {
+  return Object.fromEntries(
+    Object.entries(activities).map(([name, fn]) => [
+      name,
+      async (input: never) => {
+        const beat = setInterval(() => heartbeatIfActivity(name), 5000);
+        try {
+          return await fn(input);
+        } finally {
+          clearInterval(beat);
+        }
+      },
+    ]),
+  ) as T;
 }

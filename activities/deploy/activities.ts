@@ -155,10 +155,4 @@ async function finalOnTargetError<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** Heartbeats when called inside an activity (the SageMaker adapter waits for endpoint updates). */
-export function heartbeatIfActivity(detail: string): void {
-  try {
-    Context.current().heartbeat(detail);
-  } catch {
-    // not in an activity
-  }
-}
+export { heartbeatIfActivity } from '../heartbeat.ts';

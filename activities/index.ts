@@ -15,6 +15,7 @@ import { PostgresModelRegistry } from './registry/postgres-registry.ts';
 import { createTrainingActivities, type TrainingBackends } from './training/activities.ts';
 import { LocalTrainingBackend } from './training/local-backend.ts';
 import { createDriftActivities } from './drift/activities.ts';
+import { workflowInputActivities } from './workflow-input/activities.ts';
 import { SageMakerTrainingBackend } from './training/sagemaker-backend.ts';
 import { SageMakerClient } from '@aws-sdk/client-sagemaker';
 
@@ -31,7 +32,7 @@ export interface ActivityDependencies {
 export type ActivityImplementations = Record<string, (...args: never[]) => Promise<unknown>>;
 
 export interface ActivitiesByQueue {
-  /** Served on the `driftline` task queue: registry writes, evaluation, notifications. */
+  /** Served on the `driftline` task queue: input validation (local), registry writes, evaluation, notifications. */
   orchestration: ActivityImplementations;
   /** Served on the `driftline-training` task queue: data validation, training, prediction. */
   training: ActivityImplementations;
@@ -50,6 +51,7 @@ export function createActivities(deps: ActivityDependencies): ActivitiesByQueue 
   const compliance = createComplianceActivities({ db: deps.db, artifacts });
   return {
     orchestration: {
+      ...workflowInputActivities,
       ...createRegistryActivities(registry),
       ...evaluationActivities,
       ...compliance.orchestration,

@@ -9,6 +9,9 @@
 import { z } from 'zod';
 import { modelNameSchema, versionNumberSchema } from './registry.ts';
 
+export { defaultMetricsSource, V1_ANALYSIS_INTERVAL_SECONDS } from './canary-defaults.ts';
+export { canaryWorkflowId } from './workflow-ids.ts';
+
 const text = z.string().trim().min(1).max(512);
 const seconds = z.number().min(0).max(30 * 24 * 3600);
 const httpUrl = z
@@ -115,9 +118,6 @@ export type JudgeSettings = z.infer<typeof judgeSettingsSchema>;
 
 /** Default time between analyses. 10 s: one metrics read per canary every 10 s is cheap for every provider. */
 export const DEFAULT_ANALYSIS_INTERVAL_SECONDS = 10;
-/** The default before judge v2, kept for canaries that started under it. */
-export const V1_ANALYSIS_INTERVAL_SECONDS = 60;
-
 export const canaryPlanSchema = z
   .object({
     shadow: shadowPhaseSchema.optional(),
@@ -263,16 +263,6 @@ export const deploymentPolicySchema = z.object({
 export type DeploymentPolicy = z.infer<typeof deploymentPolicySchema>;
 export type DeploymentPolicyTarget = DeploymentPolicy['target'];
 export type CanaryRequest = z.infer<typeof canaryInputSchema>;
-
-/** Workflow id of a canary: one canary per model version. */
-export function canaryWorkflowId(model: string, candidateVersion: number): string {
-  return `canary:${model}:v${candidateVersion}`;
-}
-
-/** The metrics source used when the input names none. */
-export function defaultMetricsSource(target: DeploymentTarget): MetricsSource {
-  return target.kind === 'local' ? { kind: 'local' } : { kind: 'cloudwatch', namespace: 'AWS/SageMaker', periodSeconds: 60, lagSeconds: 120 };
-}
 
 export type CanaryPhase = 'preparing' | 'shadow' | 'step' | 'promoting' | 'rolling-back' | 'done';
 

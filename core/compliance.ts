@@ -10,7 +10,11 @@ import { z } from 'zod';
 import { sha256Schema } from './artifacts.ts';
 import { modelNameSchema, versionNumberSchema } from './registry.ts';
 import { metricNameSchema, trainerSchema } from './training-spec.ts';
-import { isEd25519PublicKey, type ApprovalStatement } from './signatures.ts';
+import { isEd25519PublicKey } from './signatures.ts';
+import { durationMs } from './compliance-rules.ts';
+
+export { describeIssue, durationMs, EVIDENCE_KINDS, quorumProblems, statementOf } from './compliance-rules.ts';
+export { complianceGateWorkflowId } from './workflow-ids.ts';
 
 const text = z.string().trim().min(1).max(512);
 const storageUri = z.string().min(1).max(2048).refine((v) => v.startsWith('file://') || v.startsWith('s3://'), {
@@ -21,28 +25,6 @@ const storageUri = z.string().min(1).max(2048).refine((v) => v.startsWith('file:
 export const roleSchema = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'a role is lowercase words joined by "-", e.g. "ml-lead"');
 /** Approver ids: an email address or a handle. */
 export const approverIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}$/, 'an approver id is an email address or a handle (letters, digits, . _ @ + -)');
-
-// ---------------------------------------------------------------------------------------------
-// Durations: "90 seconds", "2h", "7 days". Kept as text in the policy; converted with durationMs.
-
-const DURATION_UNITS: Record<string, number> = {
-  ms: 1, millisecond: 1, milliseconds: 1,
-  s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000,
-  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000,
-  w: 604_800_000, week: 604_800_000, weeks: 604_800_000,
-};
-
-/** Milliseconds of a duration text, or null when it is not one. */
-export function durationMs(text: string): number | null {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
-  if (!match) return null;
-  const unit = DURATION_UNITS[match[2]!.toLowerCase()];
-  if (unit === undefined) return null;
-  const value = Number(match[1]) * unit;
-  return Number.isFinite(value) && value > 0 ? Math.round(value) : null;
-}
 
 export const durationSchema = z.string().refine((v) => durationMs(v) !== null, {
   message: 'must be a duration such as "30 seconds", "4 hours" or "7 days"',
@@ -221,31 +203,6 @@ export const approversFileSchema = z
   });
 export type ApproversFile = z.infer<typeof approversFileSchema>;
 
-/** A zod error as "field.path: message" (the first issue), for one-line reports. */
-export function describeIssue(error: z.ZodError): string {
-  const issue = error.issues[0]!;
-  const path = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
-  return path ? `${path}: ${issue.message}` : issue.message;
-}
-
-/**
- * Problems that make a quorum impossible: a role nobody holds, or fewer holders than the quorum
- * needs once the requester (who may not approve their own change) is left out.
- */
-export function quorumProblems(policy: Pick<CompliancePolicy, 'quorum'>, approvers: ApproversFile, requestedBy: string): string[] {
-  const problems: string[] = [];
-  for (const [role, needed] of Object.entries(policy.quorum)) {
-    const holders = approvers.approvers.filter((a) => a.roles.includes(role) && a.id !== requestedBy);
-    if (holders.length < needed) {
-      problems.push(
-        `role "${role}" needs ${needed} approval${needed > 1 ? 's' : ''} but the approvers file lists ${holders.length} eligible holder${holders.length === 1 ? '' : 's'}` +
-          (approvers.approvers.some((a) => a.id === requestedBy && a.roles.includes(role)) ? ` (the requester ${requestedBy} cannot approve their own change)` : ''),
-      );
-    }
-  }
-  return problems;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Gate input, updates, status, outcome
 
@@ -267,11 +224,6 @@ export const complianceGateInputSchema = z.object({
 export type ComplianceGateInput = z.input<typeof complianceGateInputSchema>;
 export type ComplianceGateRequest = z.infer<typeof complianceGateInputSchema>;
 
-/** Workflow id of a standalone gate for one version (`cg:<model>:v<version>`). */
-export function complianceGateWorkflowId(model: string, version: number): string {
-  return `cg:${model}:v${version}`;
-}
-
 /** What `driftline approve|reject` sends as the `approve` / `reject` update: a signed statement. */
 export const approvalUpdateSchema = z
   .object({
@@ -287,19 +239,6 @@ export const approvalUpdateSchema = z
   })
   .strict();
 export type ApprovalUpdate = z.input<typeof approvalUpdateSchema>;
-
-export function statementOf(update: z.infer<typeof approvalUpdateSchema>, decision: 'approved' | 'rejected'): ApprovalStatement {
-  return {
-    gate: update.gate,
-    model: update.model,
-    version: update.version,
-    evidenceBundleSha256: update.evidenceBundleSha256,
-    decision,
-    approver: update.approver,
-    role: update.role,
-    comment: update.comment,
-  };
-}
 
 export interface AcceptedDecision {
   approver: string;
@@ -347,19 +286,6 @@ export interface CheckResult {
   /** More artifacts of the same check (the explainability chart). */
   attachments: Array<ArtifactRef & { kind: string }>;
 }
-
-/** Evidence kinds attached to the version, by check. */
-export const EVIDENCE_KINDS: Record<CheckName | 'bundle' | 'policy' | 'approvers' | 'explainability-chart', string> = {
-  provenance: 'provenance-report',
-  bias: 'bias-audit',
-  explainability: 'explainability-report',
-  'explainability-chart': 'explainability-chart',
-  security: 'security-scan',
-  'model-card': 'model-card',
-  policy: 'compliance-policy',
-  approvers: 'approvers-file',
-  bundle: 'evidence-bundle',
-};
 
 /**
  * The evidence bundle: canonical JSON (RFC 8785) stored by content; its sha256 is what approvers

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import { modelNameSchema } from './registry.ts';
 import { continuousTrainingInputSchema } from './training.ts';
 
+export { driftRetrainingWorkflowId } from './workflow-ids.ts';
+
 const uri = z.string().min(1).max(2048).refine((v) => v.startsWith('file://') || v.startsWith('s3://'), {
   message: 'must be a file:// or s3:// URI',
 });
@@ -51,11 +53,6 @@ export type DriftMonitorOutcome =
   | { outcome: 'no-drift'; model: string; driftShare: number; report: { uri: string; sha256: string } }
   | { outcome: 'drift'; model: string; driftShare: number; driftedColumns: string[]; report: { uri: string; sha256: string }; retraining: RetrainingDecision }
   | { outcome: 'window-failed'; model: string; reason: string };
-
-/** Fixed per model: at most one drift-triggered retraining runs at a time. */
-export function driftRetrainingWorkflowId(model: string): string {
-  return `ct:${model}:drift`;
-}
 
 export function driftMonitorScheduleId(model: string): string {
   return `drift-monitor:${model}`;

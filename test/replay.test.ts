@@ -12,6 +12,8 @@ import { WORKFLOWS_PATH } from '../workers/worker.ts';
 
 const SETS = {
   workflows: WORKFLOWS_PATH,
+  // Started before workflows validated their input in a local activity (workflows/input.ts).
+  'workflows-validated-in-sandbox': WORKFLOWS_PATH,
   fixtures: fileURLToPath(new URL('./fixtures/workflows/index.ts', import.meta.url)),
 } as const;
 

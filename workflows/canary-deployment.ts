@@ -36,24 +36,22 @@ import type { DeployActivities } from '../activities/deploy/activities.ts';
 import type { PreparedTarget } from '../activities/deploy/port.ts';
 import type { MetricsActivities, CanaryMetricsWindow } from '../activities/metrics/activities.ts';
 import type { RegistryActivities } from '../activities/registry/activities.ts';
-import {
-  canaryControlSchema,
-  canaryInputSchema,
-  defaultMetricsSource,
-  type CanaryControlRequest,
-  type CanaryDecision,
-  type CanaryDecisionKind,
-  type CanaryInput,
-  type CanaryOutcome,
-  type CanaryOutcomeKind,
-  type CanaryPhase,
-  type CanaryRequest,
-  type CanaryStage,
-  type CanaryStatus,
-  type MetricStatistics,
-  type TrafficWeights,
-  V1_ANALYSIS_INTERVAL_SECONDS,
+import type {
+  CanaryControlRequest,
+  CanaryDecision,
+  CanaryDecisionKind,
+  CanaryInput,
+  CanaryOutcome,
+  CanaryOutcomeKind,
+  CanaryPhase,
+  CanaryRequest,
+  CanaryStage,
+  CanaryStatus,
+  MetricStatistics,
+  TrafficWeights,
 } from '../core/canary.ts';
+import { controlRequestProblem, defaultMetricsSource, V1_ANALYSIS_INTERVAL_SECONDS } from '../core/canary-defaults.ts';
+import { validatedInput } from './input.ts';
 import { createJudge, judgeThresholds, metricStatistics, observeWindow, regression, stepVerdict, type JudgeState, type JudgeVersion } from '../core/canary/judge.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES } from '../core/names.ts';
 import { canaryAbortUpdate, canaryPauseUpdate, canaryPromoteUpdate, canaryResumeUpdate, canaryStatusQuery, type CanaryControlResult } from './messages.ts';
@@ -117,19 +115,17 @@ interface Control {
 }
 
 export async function canaryDeployment(rawInput: CanaryInput, carried?: CanaryCarriedState): Promise<CanaryOutcome> {
-  const parsed = canaryInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw ApplicationFailure.nonRetryable(`Invalid canary input: ${issue.path.join('.')}: ${issue.message}`, INVALID_INPUT);
-  }
+  // Handlers first, so a status query during input validation gets an answer.
+  let started: Canary | undefined;
+  installHandlers(() => started, rawInput);
+  const request = await validatedInput('canaryDeployment', rawInput);
   // The judge version is fixed at the start and carried across continue-as-new.
   const version = carried ? (carried.judge.version ?? 1) : patched(JUDGE_V2_PATCH) ? 2 : 1;
-  if (version === 1 && rawInput.plan.analysisIntervalSeconds === undefined) parsed.data.plan.analysisIntervalSeconds = V1_ANALYSIS_INTERVAL_SECONDS;
-  const canary = new Canary(parsed.data, carried, version);
-  canary.installHandlers();
+  if (version === 1 && rawInput.plan.analysisIntervalSeconds === undefined) request.plan.analysisIntervalSeconds = V1_ANALYSIS_INTERVAL_SECONDS;
+  const canary = (started = new Canary(request, carried, version));
   upsertSearchAttributes([
-    { key: SEARCH_ATTRIBUTES.model, value: parsed.data.model },
-    { key: SEARCH_ATTRIBUTES.version, value: parsed.data.candidateVersion },
+    { key: SEARCH_ATTRIBUTES.model, value: request.model },
+    { key: SEARCH_ATTRIBUTES.version, value: request.candidateVersion },
   ]);
   try {
     return await canary.run();
@@ -140,6 +136,44 @@ export async function canaryDeployment(rawInput: CanaryInput, carried?: CanaryCa
     }
     throw error;
   }
+}
+
+/** The status query and the control updates; until the canary exists (its input is being validated) they answer for a canary that has not started. */
+function installHandlers(canary: () => Canary | undefined, rawInput: CanaryInput): void {
+  const started = () => {
+    const current = canary();
+    if (!current) throw new Error(`canary ${workflowInfo().workflowId} is still starting: try again in a moment`);
+    return current;
+  };
+  setHandler(canaryStatusQuery, () => canary()?.status() ?? startingStatus(rawInput));
+  const register = (kind: ControlKind, update: typeof canaryPauseUpdate) =>
+    setHandler(update, (request) => started().control(kind, request), { validator: (request) => started().validate(kind, request) });
+  register('pause', canaryPauseUpdate);
+  register('resume', canaryResumeUpdate);
+  register('abort', canaryAbortUpdate);
+  register('promote', canaryPromoteUpdate);
+}
+
+/** What the status shows of a canary whose input is not validated yet. */
+function startingStatus(raw: CanaryInput): CanaryStatus {
+  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const plan = (typeof fields.plan === 'object' && fields.plan !== null ? fields.plan : {}) as Record<string, unknown>;
+  return {
+    model: typeof fields.model === 'string' ? fields.model : '',
+    candidateVersion: typeof fields.candidateVersion === 'number' ? fields.candidateVersion : 0,
+    baselineVersion: null,
+    stage: 'canary-preparing',
+    phase: 'preparing',
+    step: 0,
+    steps: Array.isArray(plan.steps) ? plan.steps.length : 0,
+    weights: { baseline: 100, candidate: 0, shadow: false },
+    paused: null,
+    current: null,
+    metrics: [],
+    lastAnalysis: null,
+    decisions: [],
+    outcome: null,
+  };
 }
 
 class Canary {
@@ -169,16 +203,6 @@ class Canary {
       holding: null,
       pending: null,
     };
-  }
-
-  installHandlers(): void {
-    setHandler(canaryStatusQuery, () => this.status());
-    const register = (kind: ControlKind, update: typeof canaryPauseUpdate) =>
-      setHandler(update, (request) => this.control(kind, request), { validator: (request) => this.validate(kind, request) });
-    register('pause', canaryPauseUpdate);
-    register('resume', canaryResumeUpdate);
-    register('abort', canaryAbortUpdate);
-    register('promote', canaryPromoteUpdate);
   }
 
   async run(): Promise<CanaryOutcome> {
@@ -497,11 +521,11 @@ class Canary {
 
   // --- people ---------------------------------------------------------------------------------
 
-  private validate(kind: ControlKind, request: CanaryControlRequest): void {
+  validate(kind: ControlKind, request: CanaryControlRequest): void {
     if (this.outcome) throw new Error(`canary ${this.workflowId} has finished (${this.outcome.outcome}): it can no longer ${kind}`);
     if (this.closing) throw new Error(`canary ${this.workflowId} cannot ${kind} now: ${this.closing}`);
-    const parsed = canaryControlSchema.safeParse(request);
-    if (!parsed.success) throw new Error(`a ${kind} request needs "by" (who asks): ${parsed.error.issues[0]!.message}`);
+    const problem = controlRequestProblem(request);
+    if (problem) throw new Error(`a ${kind} request needs "by" (who asks): ${problem}`);
     const pending = this.controls.find((c) => !c.done && (c.kind === 'abort' || c.kind === 'promote'));
     if (pending) throw new Error(`canary ${this.workflowId} is already handling a ${pending.kind} requested by ${pending.by}`);
     if (kind === 'resume' && !this.state.paused && !this.controls.some((c) => !c.done && c.kind === 'pause')) {
@@ -509,7 +533,7 @@ class Canary {
     }
   }
 
-  private async control(kind: ControlKind, request: CanaryControlRequest): Promise<CanaryControlResult> {
+  async control(kind: ControlKind, request: CanaryControlRequest): Promise<CanaryControlResult> {
     const control: Control = { kind, by: request.by.trim(), reason: request.reason?.trim() ?? '', done: false, message: '' };
     this.controls.push(control);
     await condition(() => control.done);

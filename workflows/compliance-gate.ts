@@ -29,32 +29,27 @@ import {
 import type { ComplianceOrchestrationActivities, ComplianceTrainingActivities, LoadedApprovers } from '../activities/compliance/activities.ts';
 import type { RegistryActivities } from '../activities/registry/activities.ts';
 import type { TrainingActivities } from '../activities/training/activities.ts';
-import {
-  approvalUpdateSchema,
-  complianceGateInputSchema,
-  describeIssue,
-  durationMs,
-  EVIDENCE_KINDS,
-  quorumProblems,
-  statementOf,
-  type AcceptedDecision,
-  type ApprovalReceipt,
-  type ApproversFile,
-  type ArtifactRef,
-  type CheckResult,
-  type ComplianceGateInput,
-  type ComplianceGateOutcome,
-  type ComplianceGateRequest,
-  type ComplianceGateStatus,
-  type EvidenceBundle,
-  type GateStage,
-  type ProtectedAttribute,
-  type RoleProgress,
+import { durationMs, EVIDENCE_KINDS, parseApprovalUpdate, quorumProblems, statementOf } from '../core/compliance-rules.ts';
+import type {
+  AcceptedDecision,
+  ApprovalReceipt,
+  ApproversFile,
+  ArtifactRef,
+  CheckResult,
+  ComplianceGateInput,
+  ComplianceGateOutcome,
+  ComplianceGateRequest,
+  ComplianceGateStatus,
+  EvidenceBundle,
+  GateStage,
+  ProtectedAttribute,
+  RoleProgress,
 } from '../core/compliance.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../core/names.ts';
 import type { ModelVersionDetails } from '../core/registry.ts';
 import { verifyApproval } from '../core/signatures.ts';
 import { approveUpdate, complianceStatusQuery, rejectUpdate } from './messages.ts';
+import { validatedInput } from './input.ts';
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
 
@@ -80,13 +75,51 @@ const notifier = proxyActivities<ComplianceOrchestrationActivities>({
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', nonRetryableErrorTypes: ['WebhookRejected'] },
 });
 
+/** The status of a gate that has not recorded anything yet. */
+function gateStatus(gate: string, subject: Pick<ComplianceGateRequest, 'model' | 'version' | 'requestedBy'>, waitingFor: string): ComplianceGateStatus {
+  return {
+    stage: 'checking',
+    gate,
+    model: subject.model,
+    version: subject.version,
+    requestedBy: subject.requestedBy,
+    waitingFor,
+    checks: [],
+    evidenceBundle: null,
+    policy: null,
+    approvers: null,
+    approverRoles: [],
+    escalationContacts: [],
+    quorum: [],
+    decisions: [],
+    deadlines: null,
+    escalated: false,
+    notifications: [],
+    outcome: null,
+  };
+}
+
+/** What a status can show of an input not validated yet. */
+function startingFields(raw: unknown): Pick<ComplianceGateRequest, 'model' | 'version' | 'requestedBy'> {
+  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  return {
+    model: typeof fields.model === 'string' ? fields.model : '',
+    version: typeof fields.version === 'number' ? fields.version : 0,
+    requestedBy: typeof fields.requestedBy === 'string' ? fields.requestedBy : '',
+  };
+}
+
 export async function complianceGate(rawInput: ComplianceGateInput): Promise<ComplianceGateOutcome> {
-  const parsed = complianceGateInputSchema.safeParse(rawInput);
-  if (!parsed.success) throw ApplicationFailure.nonRetryable(`Invalid compliance gate input: ${describeIssue(parsed.error)}`, INVALID_INPUT);
-  const gate = new Gate(parsed.data);
-  setHandler(complianceStatusQuery, () => gate.status);
-  setHandler(approveUpdate, (update) => gate.accept(update, 'approved'), { validator: (update) => gate.validate(update, 'approved') });
-  setHandler(rejectUpdate, (update) => gate.accept(update, 'rejected'), { validator: (update) => gate.validate(update, 'rejected') });
+  // Handlers first, so a status query during input validation gets an answer.
+  let started: Gate | undefined;
+  const gateOrRefuse = () => {
+    if (!started) throw new Error(`Gate ${workflowInfo().workflowId} is still starting: there is no evidence bundle to sign yet.`);
+    return started;
+  };
+  setHandler(complianceStatusQuery, () => started?.status ?? gateStatus(workflowInfo().workflowId, startingFields(rawInput), 'its input to be validated'));
+  setHandler(approveUpdate, (update) => gateOrRefuse().accept(update, 'approved'), { validator: (update) => gateOrRefuse().validate(update, 'approved') });
+  setHandler(rejectUpdate, (update) => gateOrRefuse().accept(update, 'rejected'), { validator: (update) => gateOrRefuse().validate(update, 'rejected') });
+  const gate = (started = new Gate(await validatedInput('complianceGate', rawInput)));
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.model, value: gate.input.model },
     { key: SEARCH_ATTRIBUTES.version, value: gate.input.version },
@@ -117,26 +150,7 @@ class Gate {
     const info = workflowInfo();
     this.gateId = info.workflowId;
     this.runKey = `${info.workflowId}/${info.runId}`;
-    this.status = {
-      stage: 'checking',
-      gate: this.gateId,
-      model: input.model,
-      version: input.version,
-      requestedBy: input.requestedBy,
-      waitingFor: 'the compliance checks',
-      checks: [],
-      evidenceBundle: null,
-      policy: null,
-      approvers: null,
-      approverRoles: [],
-      escalationContacts: [],
-      quorum: [],
-      decisions: [],
-      deadlines: null,
-      escalated: false,
-      notifications: [],
-      outcome: null,
-    };
+    this.status = gateStatus(this.gateId, input, 'the compliance checks');
   }
 
   get closed(): boolean {
@@ -393,9 +407,9 @@ class Gate {
       const o = this.status.outcome!;
       throw new Error(`Gate ${this.gateId} is closed (${o.outcome}: ${o.reason}); no further ${what} is accepted.`);
     }
-    const parsed = approvalUpdateSchema.safeParse(raw);
-    if (!parsed.success) throw new Error(`The ${what} is malformed: ${describeIssue(parsed.error)}.`);
-    const update = parsed.data;
+    const parsed = parseApprovalUpdate(raw);
+    if (!parsed.ok) throw new Error(`The ${what} is malformed: ${parsed.problem}.`);
+    const update = parsed.update;
     const bundle = this.status.evidenceBundle;
     if (!bundle || !this.approvers) throw new Error(`Gate ${this.gateId} is still running its checks: there is no evidence bundle to sign yet.`);
     const approver = this.approvers.approvers.find((a) => a.id === update.approver);
@@ -426,7 +440,9 @@ class Gate {
 
   /** The update handler: runs only after validate() accepted. State changes first (synchronously), then the record. */
   async accept(raw: unknown, decision: 'approved' | 'rejected'): Promise<ApprovalReceipt> {
-    const update = approvalUpdateSchema.parse(raw);
+    const parsed = parseApprovalUpdate(raw);
+    if (!parsed.ok) throw new Error(`The approval update is malformed: ${parsed.problem}.`); // the validator refused it already
+    const update = parsed.update;
     const accepted: AcceptedDecision = {
       approver: update.approver,
       role: update.role,

@@ -25,20 +25,20 @@ import type { RegistryActivities } from '../activities/registry/activities.ts';
 import type { TrainingActivities } from '../activities/training/activities.ts';
 import type { ModelVersionDetails } from '../core/registry.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../core/names.ts';
-import {
-  continuousTrainingInputSchema,
-  type ContinuousTrainingInput,
-  type ContinuousTrainingRequest,
-  type PipelineDeployment,
-  type PipelineOutcome,
-  type PipelineStage,
-  type PipelineStatus,
+import type {
+  ContinuousTrainingInput,
+  ContinuousTrainingRequest,
+  PipelineDeployment,
+  PipelineOutcome,
+  PipelineStage,
+  PipelineStatus,
 } from '../core/training.ts';
 import { pipelineStatusQuery } from './messages.ts';
-import { complianceGateWorkflowId, type ComplianceGateOutcome } from '../core/compliance.ts';
+import type { ComplianceGateOutcome } from '../core/compliance.ts';
+import { canaryWorkflowId, complianceGateWorkflowId } from '../core/workflow-ids.ts';
+import { validatedInput } from './input.ts';
 import type { complianceGate } from './compliance-gate.ts';
 import type { canaryDeployment } from './canary-deployment.ts';
-import { canaryWorkflowId } from '../core/canary.ts';
 import type { DeployActivities } from '../activities/deploy/activities.ts';
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
@@ -62,15 +62,16 @@ const light = proxyActivities<RegistryActivities & typeof evaluationActivities>(
   retry: { initialInterval: '500 milliseconds', maximumInterval: '30 seconds', nonRetryableErrorTypes: FINAL },
 });
 
+function startingStatus(): PipelineStatus {
+  return { stage: 'validating', steps: [], metrics: { candidate: null, champion: null }, artifacts: {}, decision: null };
+}
+
 export async function continuousTraining(rawInput: ContinuousTrainingInput): Promise<PipelineOutcome> {
-  const parsed = continuousTrainingInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw ApplicationFailure.nonRetryable(`Invalid pipeline input: ${issue.path.join('.')}: ${issue.message}`, INVALID_INPUT);
-  }
-  const input = parsed.data;
-  const run = new PipelineRun(input);
-  setHandler(pipelineStatusQuery, () => run.status);
+  // Handlers first, so a status query during input validation gets an answer.
+  let run: PipelineRun | undefined = undefined;
+  setHandler(pipelineStatusQuery, () => run?.status ?? startingStatus());
+  const input = await validatedInput('continuousTraining', rawInput);
+  run = new PipelineRun(input);
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.model, value: input.model },
     { key: SEARCH_ATTRIBUTES.trigger, value: input.trigger.kind },
@@ -166,7 +167,7 @@ export async function continuousTraining(rawInput: ContinuousTrainingInput): Pro
 
 /** The run's state, its status query, and the one way each outcome is recorded. */
 class PipelineRun {
-  readonly status: PipelineStatus = { stage: 'validating', steps: [], metrics: { candidate: null, champion: null }, artifacts: {}, decision: null };
+  readonly status: PipelineStatus = startingStatus();
   readonly jobKey: string;
 
   constructor(private readonly input: ContinuousTrainingRequest) {

@@ -9,7 +9,6 @@
  */
 import {
   ActivityFailure,
-  ApplicationFailure,
   ParentClosePolicy,
   proxyActivities,
   setCurrentDetails,
@@ -20,7 +19,10 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { RegistryActivities } from '../activities/registry/activities.ts';
 import type { createDriftActivities } from '../activities/drift/activities.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../core/names.ts';
-import { driftMonitorInputSchema, driftRetrainingWorkflowId, type DriftMonitorInput, type DriftMonitorOutcome, type RetrainingDecision } from '../core/drift-monitor.ts';
+import type { DriftMonitorInput, DriftMonitorOutcome, RetrainingDecision } from '../core/drift-monitor.ts';
+import type { WorkflowRequests } from '../core/workflow-input.ts';
+import { driftRetrainingWorkflowId } from '../core/workflow-ids.ts';
+import { validatedInput } from './input.ts';
 import type { continuousTraining } from './continuous-training.ts';
 
 const FINAL = [INVALID_INPUT, 'NotFound'];
@@ -37,12 +39,7 @@ const registry = proxyActivities<RegistryActivities>({
 });
 
 export async function driftMonitor(rawInput: DriftMonitorInput): Promise<DriftMonitorOutcome> {
-  const parsed = driftMonitorInputSchema.safeParse(rawInput);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw ApplicationFailure.nonRetryable(`Invalid drift monitor input: ${issue.path.join('.')}: ${issue.message}`, INVALID_INPUT);
-  }
-  const input = parsed.data;
+  const input = await validatedInput('driftMonitor', rawInput);
   upsertSearchAttributes([
     { key: SEARCH_ATTRIBUTES.model, value: input.model },
     { key: SEARCH_ATTRIBUTES.stage, value: 'checking-drift' },
@@ -89,7 +86,7 @@ export async function driftMonitor(rawInput: DriftMonitorInput): Promise<DriftMo
   return { outcome: 'drift', model: input.model, driftShare: check.driftShare, driftedColumns: check.driftedColumns, report: check.report, retraining };
 }
 
-async function maybeRetrain(input: ReturnType<typeof driftMonitorInputSchema.parse>, report: { uri: string; sha256: string }): Promise<RetrainingDecision> {
+async function maybeRetrain(input: WorkflowRequests['driftMonitor'], report: { uri: string; sha256: string }): Promise<RetrainingDecision> {
   if (!input.retraining) return { action: 'not-configured' };
   const last = await registry.lastPipelineRun({ model: input.model, trigger: 'drift' });
   if (last) {

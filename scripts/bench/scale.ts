@@ -41,7 +41,7 @@ import type { ContinuousTrainingInput, PipelineOutcome } from '../../core/traini
 import { generateApproverKeys, sendDecision } from '../cli/compliance.ts';
 import { startContinuousTraining } from '../lib/start-pipeline.ts';
 import { analyseHistory, distribution, overheadOf, type Distribution, type StepTiming } from './scale/overhead.ts';
-import { loadAverage, rssBytes, startPostgres, treeCpuSeconds, startTemporal, startWorker, type Service, type WorkerKind, type WorkerProcess } from './scale/services.ts';
+import { loadAverage, rssBytes, startPostgres, treeCpuSeconds, startTemporal, startWorker, type Service, type WorkerKind, type WorkerProcess, WORKER_KINDS } from './scale/services.ts';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { WORKFLOWS_PATH } from '../../workers/worker.ts';
 
@@ -111,8 +111,8 @@ function parseOptions(argv: string[]): Options {
       case '--out': options.out = argv[++i] ?? null; break;
       case '--worker': {
         const kind = argv[++i];
-        if (kind !== 'cli' && kind !== 'tuned') throw new Error('--worker is cli (driftline worker) or tuned (scripts/bench/scale/worker.ts: prebuilt bundle, SDK limits)');
-        options.worker = kind;
+        if (!WORKER_KINDS.includes(kind as WorkerKind)) throw new Error('--worker is production (compiled `driftline worker` from dist/), cli (the same from the sources) or tuned (scripts/bench/scale/worker.ts)');
+        options.worker = kind as WorkerKind;
         break;
       }
       case '--worker-env': {
@@ -132,6 +132,12 @@ function parseOptions(argv: string[]): Options {
   }
   return options;
 }
+
+const WORKER_DESCRIPTIONS: Record<WorkerKind, string> = {
+  production: 'compiled `driftline worker` (dist/scripts/cli/main.js, npm run build; its prebuilt workflow bundle), as the Dockerfile runs it',
+  cli: '`driftline worker` from the sources (tsx; bundles the workflows with webpack at start-up)',
+  tuned: 'scripts/bench/scale/worker.ts: both queues, every activity, a prebuilt workflow bundle and SDK limits',
+};
 
 // ---- helpers ----------------------------------------------------------------------------------
 
@@ -463,7 +469,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           database: database.describe,
           workers: workers.map((w) => w.describe),
           workerKind:
-            (options.worker === 'cli' ? '`driftline worker` (bundles the workflows with webpack at start-up)' : 'scripts/bench/scale/worker.ts: both queues, every activity, a prebuilt workflow bundle and SDK limits') +
+            WORKER_DESCRIPTIONS[options.worker] +
             (Object.keys(options.workerEnv).length ? `; env ${Object.entries(options.workerEnv).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
         },
         bench: {

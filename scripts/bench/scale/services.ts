@@ -4,7 +4,7 @@
  * of the Debian server in the bench directory), and Driftline worker processes (`driftline worker`).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
+import { chownSync, createWriteStream, existsSync, mkdirSync, openSync, closeSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,13 +118,25 @@ export interface WorkerProcess extends Service {
   readonly pid: number;
 }
 
-/** How a worker process is started: `driftline worker`, or the same wiring with a prebuilt bundle (scale/worker.ts). */
-export type WorkerKind = 'cli' | 'tuned';
+/**
+ * How a worker process is started: `production` is the compiled `driftline worker` of
+ * `npm run build` (dist/, its prebuilt workflow bundle) as the Dockerfile runs it; `cli` the same
+ * command from the sources through tsx; `tuned` the wiring of scale/worker.ts.
+ */
+export type WorkerKind = 'production' | 'cli' | 'tuned';
+export const WORKER_KINDS: readonly WorkerKind[] = ['production', 'cli', 'tuned'];
+
+export const PRODUCTION_WORKER = join(REPO, 'dist/scripts/cli/main.js');
 
 export function workerArgv(kind: WorkerKind): string[] {
-  return kind === 'cli'
-    ? [join(REPO, 'scripts/driftline.mjs'), 'worker']
-    : ['--import', 'tsx', join(REPO, 'scripts/bench/scale/worker.ts')];
+  switch (kind) {
+    case 'production':
+      return [PRODUCTION_WORKER, 'worker'];
+    case 'cli':
+      return [join(REPO, 'scripts/driftline.mjs'), 'worker'];
+    case 'tuned':
+      return ['--import', 'tsx', join(REPO, 'scripts/bench/scale/worker.ts')];
+  }
 }
 
 /** One worker process, ready once it says it polls. */
@@ -132,22 +144,26 @@ export async function startWorker(name: string, kind: WorkerKind, env: NodeJS.Pr
   const fd = openSync(logFile, 'a');
   const child = spawn(process.execPath, workerArgv(kind), { cwd: REPO, env, stdio: ['ignore', 'pipe', fd] });
   closeSync(fd);
+  // Everything the worker prints goes to its log; the start-up lines are also searched for readiness.
+  const log = createWriteStream(logFile, { flags: 'a' });
+  child.stdout!.pipe(log);
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start polling within 120 s; see ${logFile}`)), 120_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    const ready = (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('worker: polling')) {
         clearTimeout(timer);
+        child.stdout!.off('data', ready);
         resolve();
       }
-    });
+    };
+    child.stdout!.on('data', ready);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with code ${code} while starting; see ${logFile}`));
     });
   });
-  child.stdout!.resume();
   return { pid: child.pid!, describe: `${name} (pid ${child.pid})`, stop: () => stopChild(child) };
 }
 

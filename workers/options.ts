@@ -30,7 +30,7 @@ interface TuningFlag {
 }
 
 const TUNING_FLAGS: readonly TuningFlag[] = [
-  { key: 'maxCachedWorkflows', flag: '--max-cached-workflows', env: 'DRIFTLINE_MAX_CACHED_WORKFLOWS', description: 'workflows kept in the sticky cache', min: 0 },
+  { key: 'maxCachedWorkflows', flag: '--max-cached-workflows', env: 'DRIFTLINE_MAX_CACHED_WORKFLOWS', description: 'workflows kept in the sticky cache (at least 1: a workflow validating its input in a local activity stays cached until that completes)', min: 1 },
   { key: 'maxConcurrentWorkflowTaskExecutions', flag: '--max-concurrent-workflow-tasks', env: 'DRIFTLINE_MAX_CONCURRENT_WORKFLOW_TASKS', description: 'workflow tasks run at once', min: 2 },
   { key: 'maxConcurrentActivityTaskExecutions', flag: '--max-concurrent-activities', env: 'DRIFTLINE_MAX_CONCURRENT_ACTIVITIES', description: 'activities run at once, per task queue', min: 1 },
   { key: 'maxConcurrentWorkflowTaskPolls', flag: '--workflow-pollers', env: 'DRIFTLINE_WORKFLOW_POLLERS', description: 'concurrent workflow task polls', min: 1 },

@@ -12,7 +12,10 @@
  *     trainer contract), prediction on the holdout, Driftline's evaluation, registration, and a
  *     compliance gate (child workflow) whose policy runs the provenance check (dataset and model
  *     sha256 recomputed against the lineage) and then waits for one signed `ml-lead` approval;
- *  3. once every gate waits, samples the RSS of both workers from /proc;
+ *  3. once every gate waits, samples the RSS of both workers from /proc; then, with all of them
+ *     still parked, runs --probe-pipelines more (default 20) one at a time from start to finish:
+ *     the per-step overhead of an engine holding N pipelines but not saturated by their work, the
+ *     regime Prefect's steps are measured in (the burst's own figure is reported beside it);
  *  4. approves every gate the way `driftline approve` does (Ed25519 signature over the gate's
  *     evidence bundle, sent as the `approve` Workflow Update) and waits for every pipeline;
  *  5. reads every history for the per-step overhead (definition in scale/overhead.ts) and checks that
@@ -26,7 +29,8 @@
  * parked when none more has parked for M minutes, and report where the others are stuck), --sqlite-pragma P and --dynamic-config K=V (repeatable, to the
  * Temporal dev server), --start-concurrency C (default 50), --approve-concurrency C
  * (default 32), --prefect-durable-steps K (default 30), --prefect-in-process-steps K (default 200),
- * --no-prefect, --keep (leave the bench directory), --out FILE (also write the JSON there).
+ * --no-prefect, --probe-pipelines K (default 20; 0 skips the probe), --keep (leave the bench
+ * directory), --out FILE (also write the JSON there).
  */
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
@@ -58,6 +62,10 @@ interface Options {
   prefectDurableSteps: number;
   prefectInProcessSteps: number;
   prefect: boolean;
+  /** Pipelines run one at a time, start to finish, while the others are parked (0: none). */
+  probePipelines: number;
+  /** Worker processes sharing the load (the issue asks for two). */
+  workers: number;
   keep: boolean;
   out: string | null;
   sqlitePragmas: string[];
@@ -77,6 +85,8 @@ function parseOptions(argv: string[]): Options {
     prefectDurableSteps: 30,
     prefectInProcessSteps: 200,
     prefect: true,
+    probePipelines: 20,
+    workers: 2,
     keep: false,
     out: null,
     sqlitePragmas: [],
@@ -107,6 +117,8 @@ function parseOptions(argv: string[]): Options {
       case '--prefect-durable-steps': options.prefectDurableSteps = integer(flag, argv[++i], 1); break;
       case '--prefect-in-process-steps': options.prefectInProcessSteps = integer(flag, argv[++i], 1); break;
       case '--no-prefect': options.prefect = false; break;
+      case '--probe-pipelines': options.probePipelines = integer(flag, argv[++i], 0); break;
+      case '--workers': options.workers = integer(flag, argv[++i], 1); break;
       case '--keep': options.keep = true; break;
       case '--out': options.out = argv[++i] ?? null; break;
       case '--worker': {
@@ -225,6 +237,8 @@ interface DriftlineResult {
     steps: number;
     retriedLeftOut: number;
     all: ReturnType<typeof overheadOf>;
+    /** Pipelines run one at a time while the others were parked (--probe-pipelines). */
+    probe: ReturnType<typeof overheadOf> & { pipelines: number; whileParked: number; steps: number };
     toTheGate: Distribution;
     afterApproval: Distribution;
     byActivity: Record<string, Distribution>;
@@ -271,7 +285,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
     }
     const workers: WorkerProcess[] = [];
     // One at a time, so the second does not race the first on migrations (they would serialise anyway).
-    for (const name of ['worker-1', 'worker-2']) {
+    for (const name of Array.from({ length: options.workers }, (_, i) => `worker-${i + 1}`)) {
       const worker = await startWorker(name, options.worker, env, join(dir, `${name}.log`));
       workers.push(worker);
       services.push(worker);
@@ -379,6 +393,31 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       // Written now as well, so a run stopped later still leaves its first half on record.
       log(`so far: ${JSON.stringify({ startSeconds, parkedAfter, maxSumRssMiB: maxSum / 2 ** 20, idleRssMiB: idleRss.map((b) => b / 2 ** 20), cpuToTheGate: cpuAtPark, cpuAtStart, loads })}`);
 
+      // 3b. Probe: with every other pipeline parked, pipelines run one at a time, start to finish
+      // (approved as soon as their gate waits). Their steps measure what the engine adds to a step
+      // when the machine is not saturated by other pipelines' work — the same regime in which
+      // Prefect's steps are measured — while 1,000 pipelines are in flight.
+      const probeModels = Array.from({ length: options.probePipelines }, (_, i) => `bench-${tag}-probe-${i}`);
+      const probeIds: string[] = [];
+      if (probeModels.length) log(`probe: ${probeModels.length} pipelines one at a time while ${parkedModels.length} are parked`);
+      for (const model of probeModels) {
+        const { workflowId } = await startContinuousTraining(client, input(model), 'scale');
+        probeIds.push(workflowId);
+        const gate = client.workflow.getHandle(complianceGateWorkflowId(model, 1));
+        // Asked of visibility (the server alone): querying the gate would put query tasks on the
+        // very worker whose steps are being measured.
+        for (const deadline = Date.now() + 120_000; ; await sleep(1000)) {
+          const { count } = await client.workflow.count(`WorkflowId='${gate.workflowId}' AND DriftlineStage='awaiting-approval'`);
+          if (count === 1) break;
+          if (Date.now() > deadline) throw new Error(`probe pipeline ${model} did not reach its gate within 2 min; see ${dir}`);
+        }
+        await sendDecision(client, gate.workflowId, 'approved', { key: keyFile, as: 'alice', role: 'ml-lead' });
+        await client.workflow.getHandle(workflowId).result();
+      }
+      models.push(...probeModels);
+      ids.push(...probeIds);
+      const cpuAfterProbe = cpuNow();
+
       // 4. Approve every gate, signed, through the Workflow Update `driftline approve` sends.
       const approveStarted = Date.now();
       await inPool(parkedModels, options.approveConcurrency, (model) => sendDecision(client, complianceGateWorkflowId(model, 1), 'approved', { key: keyFile, as: 'alice', role: 'ml-lead' }));
@@ -386,7 +425,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       log(`approved ${parkedModels.length} gates in ${approveSeconds.toFixed(1)} s`);
       for (;;) {
         const done = (await client.workflow.count(`WorkflowType='continuousTraining' AND ExecutionStatus!='Running'`)).count;
-        if (done >= parkedModels.length) break;
+        if (done >= parkedModels.length + probeIds.length) break;
         await sleep(500);
       }
 
@@ -394,7 +433,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
       loads.push(loadAverage());
       const perPipeline = (a: typeof cpuAtEnd, b: typeof cpuAtEnd) =>
         Object.fromEntries(Object.entries(a).map(([k, v]) => [k, round(((b as Record<string, number>)[k]! - v) / options.pipelines * 1000, 1)])) as Record<string, number>;
-      const cpu = { toTheGate: perPipeline(cpuAtStart, cpuAtPark), afterApproval: perPipeline(cpuAtPark, cpuAtEnd) };
+      const cpu = { toTheGate: perPipeline(cpuAtStart, cpuAtPark), afterApproval: perPipeline(cpuAfterProbe, cpuAtEnd) };
 
       // 5. Histories: overhead, completion times, results.
       log('reading histories');
@@ -406,10 +445,13 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
         const result = completed?.result?.payloads?.[0] ? defaultPayloadConverter.fromPayload<PipelineOutcome>(completed.result.payloads[0]) : null;
         return { id, analysis: analyseHistory(id, events), result };
       });
-      const steps: StepTiming[] = analyses.flatMap((a) => a.analysis.steps);
+      const probeWorkflows = new Set([...probeIds, ...probeModels.map((m) => complianceGateWorkflowId(m, 1))]);
+      const allSteps: StepTiming[] = analyses.flatMap((a) => a.analysis.steps);
+      const steps = allSteps.filter((s) => !probeWorkflows.has(s.workflowId));
+      const probeSteps = allSteps.filter((s) => probeWorkflows.has(s.workflowId));
       const retried = analyses.reduce((n, a) => n + a.analysis.retried, 0);
       const pipelineAnalyses = analyses.slice(0, ids.length);
-      const lastCompletion = Math.max(...pipelineAnalyses.map((a) => a.analysis.completedMs ?? NaN).filter(Number.isFinite));
+      const lastCompletion = Math.max(...pipelineAnalyses.filter((a) => !probeWorkflows.has(a.id)).map((a) => a.analysis.completedMs ?? NaN).filter(Number.isFinite));
       const completionSeconds = (lastCompletion - approveStarted) / 1000;
       const byActivity: Record<string, Distribution> = {};
       for (const type of [...new Set(steps.map((s) => s.activityType))].sort()) {
@@ -504,6 +546,7 @@ async function runDriftline(options: Options, dir: string): Promise<DriftlineRes
           steps: steps.length,
           retriedLeftOut: retried,
           all: overheadOf(steps),
+          probe: { pipelines: probeModels.length, whileParked: parkedModels.length, steps: probeSteps.length, ...overheadOf(probeSteps) },
           toTheGate: distribution(steps.filter((s) => s.readyMs < approveStarted).map((s) => s.startedMs - s.readyMs)),
           afterApproval: distribution(steps.filter((s) => s.readyMs >= approveStarted).map((s) => s.startedMs - s.readyMs)),
           byActivity,
@@ -581,20 +624,30 @@ interface Target {
 }
 
 function targets(d: DriftlineResult, p: PrefectResult | null): Target[] {
-  const median = d.overhead.all.overhead.medianMs;
+  const burst = d.overhead.all.overhead.medianMs;
+  const probe = d.overhead.probe;
+  const probeMedian = probe.overhead.medianMs;
   const durable = p?.durable?.medianMs;
+  const probed = probe.steps > 0;
+  const ratio = (ours: number) => (durable === undefined ? `not measured (${p?.error ?? 'Prefect not run'})` : `${round(durable / ours)}× (${durable} ms vs ${ours} ms)`);
   return [
     { target: 'at least 1,000 concurrent pipelines', measured: `${d.pipelines}`, met: d.pipelines >= 1000 },
-    { target: 'median per-step overhead ≤ 25 ms', measured: `${median} ms`, met: median <= 25 },
     {
-      target: "≥ 10× lower than Prefect's durable mode",
-      measured: durable === undefined ? `not measured (${p?.error ?? 'Prefect not run'})` : `${round(durable / median)}× (${durable} ms vs ${median} ms)`,
-      met: durable === undefined ? null : durable / median >= 10,
+      target: `median per-step overhead ≤ 25 ms, pipelines one at a time while ${probe.whileParked} are parked`,
+      measured: probed ? `${probeMedian} ms (p99 ${probe.overhead.p99Ms} ms, ${probe.steps} steps of ${probe.pipelines} pipelines)` : 'not measured (--probe-pipelines 0)',
+      met: probed ? probeMedian <= 25 : null,
     },
+    { target: `median per-step overhead ≤ 25 ms, during the burst of ${d.pipelines} starts`, measured: `${burst} ms (p99 ${d.overhead.all.overhead.p99Ms} ms)`, met: burst <= 25 },
+    {
+      target: "≥ 10× lower than Prefect's durable mode, both one step at a time",
+      measured: probed ? ratio(probeMedian) : 'not measured (--probe-pipelines 0)',
+      met: durable === undefined || !probed ? null : durable / probeMedian >= 10,
+    },
+    { target: "≥ 10× lower than Prefect's durable mode, ours during the burst", measured: ratio(burst), met: durable === undefined ? null : durable / burst >= 10 },
     {
       target: '1,000 parked pipelines within 1 GB of worker memory',
-      measured: `${d.memoryWhileParked.maxSumMiB} MiB for ${d.pipelines} (${d.memoryWhileParked.perWorkerMiB.join(' + ')})`,
-      met: d.pipelines >= 1000 ? d.memoryWhileParked.maxSumBytes <= GiB : null,
+      measured: `${d.memoryWhileParked.maxSumMiB} MiB for ${d.parked.count} (${d.memoryWhileParked.perWorkerMiB.join(' + ')})`,
+      met: d.parked.count >= 1000 ? d.memoryWhileParked.maxSumBytes <= GiB : null,
     },
     { target: 'every pipeline completes exactly once', measured: d.exactlyOnce.ok ? 'yes' : d.exactlyOnce.problems.join('; '), met: d.exactlyOnce.ok },
   ];
@@ -604,16 +657,21 @@ function printTable(d: DriftlineResult, p: PrefectResult | null, goals: Target[]
   const rows: string[][] = [];
   const o = d.overhead.all;
   rows.push(['Driftline', '']);
-  rows.push(['  pipelines', `${d.pipelines} (2 workers)`]);
+  rows.push(['  pipelines', `${d.pipelines} (${d.services.workers.length} worker${d.services.workers.length > 1 ? 's' : ''})`]);
   rows.push(['  start throughput', `${d.start.perSecond} pipelines/s (${d.start.seconds} s for all)`]);
   rows.push(['  parked at the gate', `${d.parked.count} after ${d.parked.allParkedAfterSeconds} s (${d.parked.perSecond} pipelines/s through training, evaluation, registration, checks)`]);
   if (d.parked.stragglers.length) rows.push(['  never reached the gate', `${d.parked.stragglers.length}: ${d.parked.stragglers.slice(0, 3).map((s) => s.pending.join(', ') || s.workflowId).join('; ')}`]);
   rows.push(['  worker RSS while parked (sum)', `${d.memoryWhileParked.maxSumMiB} MiB (${d.memoryWhileParked.perWorkerMiB.join(' + ')}), idle before: ${d.memoryWhileParked.idleBeforeMiB.join(' + ')} MiB; ${d.memoryWhileParked.perPipelineAboveIdleKiB} KiB per pipeline above idle`]);
   rows.push(['  approvals sent', `${d.approve.perSecond}/s (${d.approve.seconds} s)`]);
   rows.push(['  completion throughput', `${d.completion.perSecond} pipelines/s (${d.completion.secondsAfterFirstApproval} s after the first approval)`]);
-  rows.push(['  per-step overhead', `median ${o.overhead.medianMs} ms, p99 ${o.overhead.p99Ms} ms over ${o.overhead.count} activity steps`]);
+  rows.push(['  per-step overhead, the burst', `median ${o.overhead.medianMs} ms, p99 ${o.overhead.p99Ms} ms over ${o.overhead.count} activity steps`]);
   rows.push(['    decision | dispatch', `median ${o.decision.medianMs} | ${o.dispatch.medianMs} ms; p99 ${o.decision.p99Ms} | ${o.dispatch.p99Ms} ms`]);
   rows.push(['    up to the gate | after approval', `median ${d.overhead.toTheGate.medianMs} | ${d.overhead.afterApproval.medianMs} ms; p99 ${d.overhead.toTheGate.p99Ms} | ${d.overhead.afterApproval.p99Ms} ms`]);
+  const pr = d.overhead.probe;
+  if (pr.steps) {
+    rows.push([`  per-step overhead, one at a time`, `median ${pr.overhead.medianMs} ms, p99 ${pr.overhead.p99Ms} ms over ${pr.steps} steps of ${pr.pipelines} pipelines run while ${pr.whileParked} were parked`]);
+    rows.push(['    decision | dispatch', `median ${pr.decision.medianMs} | ${pr.dispatch.medianMs} ms; p99 ${pr.decision.p99Ms} | ${pr.dispatch.p99Ms} ms`]);
+  }
   const cpuText = (c: Record<string, number>) => `${round(Object.values(c).reduce((a, b) => a + b, 0))} (workers ${c.workers}, Temporal ${c.temporal}, PostgreSQL ${c.postgres})`;
   rows.push(['  CPU ms per pipeline, to the gate', cpuText(d.cpuMsPerPipeline.toTheGate)]);
   rows.push(['  CPU ms per pipeline, after approval', cpuText(d.cpuMsPerPipeline.afterApproval)]);

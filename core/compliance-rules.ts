@@ -85,17 +85,28 @@ export const EVIDENCE_KINDS: Record<CheckName | 'bundle' | 'policy' | 'approvers
 
 export type ParsedApprovalUpdate = z.infer<typeof approvalUpdateSchema>;
 
-/** Text fields of an approval update and their length bounds (the rule of `approvalUpdateSchema`). */
-const APPROVAL_TEXT_FIELDS = [
-  ['gate', 1, 1000],
-  ['model', 1, 128],
-  ['version', 0, 0],
-  ['evidenceBundleSha256', 1, 128],
-  ['approver', 1, 128],
-  ['role', 1, 64],
-  ['comment', 0, 4096],
-  ['signature', 1, 256],
-] as const;
+/** The fields of an approval update in the schema's order (the first problem names the first bad field). */
+type ApprovalField = { name: keyof ParsedApprovalUpdate } & ({ kind: 'text'; min: number; max: number; optional?: true } | { kind: 'positive-integer' });
+const APPROVAL_FIELDS: readonly ApprovalField[] = [
+  { name: 'gate', kind: 'text', min: 1, max: 1000 },
+  { name: 'model', kind: 'text', min: 1, max: 128 },
+  { name: 'version', kind: 'positive-integer' },
+  { name: 'evidenceBundleSha256', kind: 'text', min: 1, max: 128 },
+  { name: 'approver', kind: 'text', min: 1, max: 128 },
+  { name: 'role', kind: 'text', min: 1, max: 64 },
+  { name: 'comment', kind: 'text', min: 0, max: 4096, optional: true },
+  { name: 'signature', kind: 'text', min: 1, max: 256 },
+];
+
+function fieldProblem(field: ApprovalField, value: unknown): string | null {
+  if (field.kind === 'positive-integer') {
+    return typeof value === 'number' && Number.isSafeInteger(value) && value > 0 ? null : 'expected a positive integer';
+  }
+  if (value === undefined && field.optional) return null;
+  if (typeof value !== 'string') return 'expected a text';
+  if (value.length < field.min || value.length > field.max) return `expected ${field.min === 0 ? 'at most' : `${field.min} to`} ${field.max} characters`;
+  return null;
+}
 
 /**
  * An approval update parsed by the rule of `approvalUpdateSchema` (the CLI's), without zod: the
@@ -105,17 +116,11 @@ const APPROVAL_TEXT_FIELDS = [
 export function parseApprovalUpdate(raw: unknown): { ok: true; update: ParsedApprovalUpdate } | { ok: false; problem: string } {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, problem: 'expected an object' };
   const fields = raw as Record<string, unknown>;
-  for (const [name, min, max] of APPROVAL_TEXT_FIELDS) {
-    const value = fields[name];
-    if (name === 'version') {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) return { ok: false, problem: 'version: expected a positive integer' };
-      continue;
-    }
-    if (name === 'comment' && value === undefined) continue;
-    if (typeof value !== 'string') return { ok: false, problem: `${name}: expected a text` };
-    if (value.length < min || value.length > max) return { ok: false, problem: `${name}: expected ${min === 0 ? 'at most' : `${min} to`} ${max} characters` };
+  for (const field of APPROVAL_FIELDS) {
+    const problem = fieldProblem(field, fields[field.name]);
+    if (problem) return { ok: false, problem: `${field.name}: ${problem}` };
   }
-  const unknown = Object.keys(fields).filter((key) => !APPROVAL_TEXT_FIELDS.some(([name]) => name === key));
+  const unknown = Object.keys(fields).filter((key) => !APPROVAL_FIELDS.some((field) => field.name === key));
   if (unknown.length) return { ok: false, problem: `unrecognized key${unknown.length > 1 ? 's' : ''}: ${unknown.map((k) => `"${k}"`).join(', ')}` };
   const text = (name: string) => fields[name] as string;
   return {

@@ -51,7 +51,7 @@ import type {
   TrafficWeights,
 } from '../core/canary.ts';
 import { controlRequestProblem, defaultMetricsSource, V1_ANALYSIS_INTERVAL_SECONDS } from '../core/canary-defaults.ts';
-import { validatedInput } from './input.ts';
+import { unvalidatedFields, validatedInput } from './input.ts';
 import { createJudge, judgeThresholds, metricStatistics, observeWindow, regression, stepVerdict, type JudgeState, type JudgeVersion } from '../core/canary/judge.ts';
 import { INVALID_INPUT, SEARCH_ATTRIBUTES } from '../core/names.ts';
 import { canaryAbortUpdate, canaryPauseUpdate, canaryPromoteUpdate, canaryResumeUpdate, canaryStatusQuery, type CanaryControlResult } from './messages.ts';
@@ -156,8 +156,8 @@ function installHandlers(canary: () => Canary | undefined, rawInput: CanaryInput
 
 /** What the status shows of a canary whose input is not validated yet. */
 function startingStatus(raw: CanaryInput): CanaryStatus {
-  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const plan = (typeof fields.plan === 'object' && fields.plan !== null ? fields.plan : {}) as Record<string, unknown>;
+  const fields = unvalidatedFields(raw);
+  const plan = unvalidatedFields(fields.plan);
   return {
     model: typeof fields.model === 'string' ? fields.model : '',
     candidateVersion: typeof fields.candidateVersion === 'number' ? fields.candidateVersion : 0,

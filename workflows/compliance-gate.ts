@@ -49,7 +49,7 @@ import { INVALID_INPUT, SEARCH_ATTRIBUTES, TASK_QUEUES } from '../core/names.ts'
 import type { ModelVersionDetails } from '../core/registry.ts';
 import { verifyApproval } from '../core/signatures.ts';
 import { approveUpdate, complianceStatusQuery, rejectUpdate } from './messages.ts';
-import { validatedInput } from './input.ts';
+import { unvalidatedFields, validatedInput } from './input.ts';
 
 const FINAL = [INVALID_INPUT, 'TrainingFailed', 'NotFound'];
 
@@ -101,7 +101,7 @@ function gateStatus(gate: string, subject: Pick<ComplianceGateRequest, 'model' |
 
 /** What a status can show of an input not validated yet. */
 function startingFields(raw: unknown): Pick<ComplianceGateRequest, 'model' | 'version' | 'requestedBy'> {
-  const fields = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
+  const fields = unvalidatedFields(raw);
   return {
     model: typeof fields.model === 'string' ? fields.model : '',
     version: typeof fields.version === 'number' ? fields.version : 0,

@@ -32,3 +32,8 @@ export async function validatedInput<W extends ValidatedWorkflow>(workflow: W, r
   if (!result.valid) throw ApplicationFailure.nonRetryable(result.problem, INVALID_INPUT);
   return result.input;
 }
+
+/** The fields of an input not validated yet, for a status shown while it is: an empty record when it is not an object. */
+export function unvalidatedFields(raw: unknown): Record<string, unknown> {
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
+}

@@ -122,13 +122,25 @@ describe('driftline policy', () => {
   });
 });
 
+/** An hourly cron whose next tick is 30 to 31 minutes after `now`, and its two latest ticks before `now`. */
+function hourlyCronAwayFrom(now: Date): { cron: string; lastTicks: [Date, Date] } {
+  const minute = (now.getUTCMinutes() + 31) % 60;
+  const latest = new Date(now);
+  latest.setUTCMinutes(minute, 0, 0);
+  if (latest > now) latest.setUTCHours(latest.getUTCHours() - 1);
+  return { cron: `${minute} * * * *`, lastTicks: [new Date(latest.getTime() - 3_600_000), latest] };
+}
+
 describe('driftline schedule', () => {
   it('creates, lists, describes, pauses, unpauses, triggers, backfills and deletes', { timeout: 120_000 }, async () => {
     const model = uniqueModel('cli-scheduled');
     const id = `retrain:${model}`;
-    const created = await runCli(['schedule', 'create', 'training', '--config', config, '--model', model, '--cron', '0 * * * *', '--note', 'hourly retraining'], env);
+    // Hourly at the minute half an hour away: the schedule must not fire on its own while the test
+    // counts its actions (a run that started at 13:59 once saw a fourth action at 14:00).
+    const { cron, lastTicks } = hourlyCronAwayFrom(new Date());
+    const created = await runCli(['schedule', 'create', 'training', '--config', config, '--model', model, '--cron', cron, '--note', 'hourly retraining'], env);
     expect(created.output).toContain(`created schedule ${id}`);
-    const again = await runCli(['schedule', 'create', 'training', '--config', config, '--model', model, '--cron', '0 * * * *'], env);
+    const again = await runCli(['schedule', 'create', 'training', '--config', config, '--model', model, '--cron', cron], env);
     expect(again.code).toBe(2);
     expect(again.output).toContain(`A schedule named ${id} already exists`);
 
@@ -136,7 +148,7 @@ describe('driftline schedule', () => {
     expect(listed.map((s) => s.scheduleId)).toContain(id);
     const described = JSON.parse((await runCli(['schedule', 'describe', id, '--json'], env)).output);
     expect(described).toMatchObject({ scheduleId: id, paused: false, note: 'hourly retraining', overlap: 'SKIP' });
-    expect(described.cron).toEqual(['0 * * * *']);
+    expect(described.cron).toEqual([cron]);
 
     await runCli(['schedule', 'pause', id, '--note', 'data freeze'], env);
     expect(JSON.parse((await runCli(['schedule', 'describe', id, '--json'], env)).output)).toMatchObject({ paused: true, note: 'data freeze' });
@@ -144,10 +156,9 @@ describe('driftline schedule', () => {
     expect(JSON.parse((await runCli(['schedule', 'describe', id, '--json'], env)).output)).toMatchObject({ paused: false });
 
     expect((await runCli(['schedule', 'trigger', id], env)).code).toBe(0);
-    // backfill two past hourly ticks
-    const hour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
-    const start = new Date(hour - 2 * 3_600_000 - 1000);
-    const end = new Date(hour - 1000);
+    // backfill the two most recent past ticks
+    const start = new Date(lastTicks[0].getTime() - 1000);
+    const end = new Date(lastTicks[1].getTime() + 1000);
     const backfill = await runCli(['schedule', 'backfill', id, '--start', start.toISOString(), '--end', end.toISOString()], env);
     expect(backfill.code).toBe(0);
     let actions: unknown[] = [];

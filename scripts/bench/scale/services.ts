@@ -8,7 +8,7 @@ import { chownSync, createWriteStream, existsSync, mkdirSync, openSync, closeSyn
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { devServerArgs, waitForTemporal } from '../../lib/temporal-server.ts';
+import { DEV_SERVER_DYNAMIC_CONFIG, devServerArgs, waitForTemporal } from '../../lib/temporal-server.ts';
 import { provisionTemporalCli } from '../../lib/temporal-cli.ts';
 import { driftlineHome } from '../../lib/home.ts';
 
@@ -65,7 +65,7 @@ export async function startTemporal(dir: string, tuning: TemporalTuning, log: (l
   return {
     address,
     pid: child.pid!,
-    describe: `Temporal dev server ${cli.version} at ${address} (SQLite ${tuning.inMemory ? 'in memory' : 'file'}, journal_mode=WAL${tuning.pragmas.map((p) => `, ${p}`).join('')}; ${tuning.dynamicConfig.length ? tuning.dynamicConfig.join(', ') : 'default dynamic config'})`,
+    describe: `Temporal dev server ${cli.version} at ${address} (SQLite ${tuning.inMemory ? 'in memory' : 'file'}, journal_mode=WAL${tuning.pragmas.map((p) => `, ${p}`).join('')}; ${[...DEV_SERVER_DYNAMIC_CONFIG, ...tuning.dynamicConfig].join(', ')})`,
     stop: () => stopChild(child),
   };
 }

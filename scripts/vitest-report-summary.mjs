@@ -2,12 +2,12 @@
 // Reads a Vitest JSON report and prints "<passed> <failed>" on the first line, then one line per
 // failed test (file, name, the first line of its error). CI keeps only the tail of its log, so the
 // names of failed tests must be printed where the closing line is, not only in the runner's output.
-'use strict';
-const path = require('node:path');
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
 const reportPath = process.argv[2];
 const root = process.argv[3] ?? process.cwd();
-const report = require(path.resolve(reportPath));
+const report = JSON.parse(readFileSync(path.resolve(reportPath), 'utf8'));
 
 const notRun = report.numTotalTests - report.numPassedTests - report.numFailedTests - report.numPendingTests - report.numTodoTests;
 console.log(report.numPassedTests, report.numFailedTests + notRun);

@@ -1,7 +1,7 @@
 /**
  * Registry activities under Temporal: a worker that loses the result of a committed registration
  * (the activity commits, then its attempt fails) gets the same version on the retry, and bad input
- * fails the workflow once, without retries.
+ * fails the workflow once, without retries. A lookup of what does not exist yet answers null.
  */
 import { Context } from '@temporalio/activity';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -64,6 +64,19 @@ describe('registry activities', () => {
     expect(description.typedSearchAttributes.get(SEARCH_ATTRIBUTES.version)).toBe(1);
     expect((await registry.verifyAudit()).ok).toBe(true);
     await saveHistoryIfRecording('fixtures', 'register-candidate-retried', history);
+  });
+
+  it('findModelVersion answers null for what does not exist yet, the version for what does, and refuses a bad reference', async () => {
+    const registry = new PostgresModelRegistry(iso.db);
+    const { findModelVersion, getModelLineage } = createRegistryActivities(registry);
+    const model = uniqueId('find-model').replace(/[^a-z0-9-]/g, '-');
+    expect(await findModelVersion({ reference: `${model}@champion` })).toBeNull(); // no such model
+    await registry.registerVersion({ model, owner: 'ml-platform', actor: 'ci', lineage: lineage(), idempotencyKey: `${model}/1` });
+    expect(await findModelVersion({ reference: `${model}@champion` })).toBeNull(); // no such alias
+    expect(await findModelVersion({ reference: `${model}@7` })).toBeNull(); // no such version
+    expect(await findModelVersion({ reference: `${model}@1` })).toMatchObject({ model, version: 1 });
+    await expect(getModelLineage({ reference: `${model}@champion` })).rejects.toMatchObject({ type: 'NotFound', nonRetryable: true });
+    await expect(findModelVersion({ reference: 'Not A Reference' })).rejects.toMatchObject({ type: 'InvalidInput', nonRetryable: true });
   });
 
   it('bad input fails the workflow once, as InvalidInput, and writes nothing', async () => {

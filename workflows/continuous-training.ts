@@ -12,6 +12,7 @@ import {
   CancellationScope,
   executeChild,
   isCancellation,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -335,11 +336,12 @@ async function currentChampion(model: string): Promise<ModelVersionDetails | nul
 
 /** The version an alias points at, or null when the model or the alias does not exist yet. */
 async function aliasTarget(model: string, alias: string): Promise<ModelVersionDetails | null> {
+  const options = { startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `look up ${model}@${alias}` } as const;
+  // Histories from before this change looked the alias up with getModelLineage and read its
+  // NotFound failure as "none yet".
+  if (patched('alias-lookup-answers-null')) return light.findModelVersion.executeWithOptions(options, [{ reference: `${model}@${alias}` }]);
   try {
-    return await light.getModelLineage.executeWithOptions(
-      { startToCloseTimeout: '1 minute', retry: { nonRetryableErrorTypes: FINAL }, summary: `look up ${model}@${alias}` },
-      [{ reference: `${model}@${alias}` }],
-    );
+    return await light.getModelLineage.executeWithOptions(options, [{ reference: `${model}@${alias}` }]);
   } catch (error) {
     if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === 'NotFound') return null;
     throw error;

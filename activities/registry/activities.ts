@@ -73,17 +73,34 @@ export function createRegistryActivities(registry: ModelRegistry) {
       return last ? { finishedAt: last.finishedAt, outcome: last.outcome } : null;
     },
     async getModelLineage(input: { reference: string }): Promise<ModelVersionDetails> {
+      return finalOnRefusal(() => lookUp(registry, input.reference));
+    },
+    /**
+     * Like getModelLineage, but a model, version or alias that does not exist yet is an answer
+     * (null), not a failure: a first pipeline has no champion, and a failed activity is logged by
+     * the worker as a warning with its stack and kept in the history as a failure.
+     */
+    async findModelVersion(input: { reference: string }): Promise<ModelVersionDetails | null> {
       return finalOnRefusal(async () => {
-        let reference;
         try {
-          reference = parseModelReference(input.reference);
+          return await lookUp(registry, input.reference);
         } catch (error) {
-          throw new RegistryError('invalid', `Invalid model reference "${input.reference}": ${(error as Error).message}`);
+          if (error instanceof RegistryError && error.code === 'not-found') return null;
+          throw error;
         }
-        return registry.getVersion(reference);
       });
     },
   };
+}
+
+async function lookUp(registry: ModelRegistry, text: string): Promise<ModelVersionDetails> {
+  let reference;
+  try {
+    reference = parseModelReference(text);
+  } catch (error) {
+    throw new RegistryError('invalid', `Invalid model reference "${text}": ${(error as Error).message}`);
+  }
+  return registry.getVersion(reference);
 }
 
 export type RegistryActivities = ReturnType<typeof createRegistryActivities>;

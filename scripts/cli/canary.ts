@@ -9,7 +9,7 @@ import { type Client, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
-import { canaryInputSchema, canaryWorkflowId, type CanaryInput, type CanaryStatus } from '../../core/canary.ts';
+import { canaryInputSchema, canaryWorkflowId, type CanaryInput, type CanaryOutcome, type CanaryStatus } from '../../core/canary.ts';
 import { TASK_QUEUES, WORKFLOW_TYPES } from '../../core/names.ts';
 import type { CanaryControlResult } from '../../workflows/messages.ts';
 import { UsageError } from './errors.ts';
@@ -101,11 +101,16 @@ async function control(client: Client, kind: ControlKind, workflowId: string, fl
   print(`stage ${result.status.stage}; weights baseline ${result.status.weights.baseline}% / candidate ${result.status.weights.candidate}%${result.status.weights.shadow ? ' (shadow on)' : ''}`);
 }
 
-/** A closed canary refuses updates at the server: say how it ended instead of "not found". */
+/**
+ * A closed canary refuses updates at the server: say how it ended instead of "not found". The
+ * outcome is read from the workflow's result, which the server keeps; a query would need a worker
+ * to replay the whole history and can time out while workers are busy.
+ */
 async function whyNotRunning(handle: ReturnType<Client['workflow']['getHandle']>, workflowId: string, kind: ControlKind): Promise<string> {
   try {
     const description = await handle.describe();
-    const outcome = await handle.query<CanaryStatus>('status').then((s) => s.outcome?.outcome ?? null, () => null);
+    const outcome =
+      description.status.name === 'COMPLETED' ? await handle.result().then((result: CanaryOutcome) => result.outcome, () => null) : null;
     return `canary ${workflowId} has finished (${outcome ?? description.status.name.toLowerCase()}): it can no longer ${kind}.`;
   } catch {
     return `there is no canary with id "${workflowId}".`;

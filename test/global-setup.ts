@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { SEARCH_ATTRIBUTES } from '../core/names.ts';
 import { provisionTemporalCli } from '../scripts/lib/temporal-cli.ts';
-import { DEV_SERVER_DYNAMIC_CONFIG } from '../scripts/lib/temporal-server.ts';
+import { DEV_SERVER_DYNAMIC_CONFIG_FLAGS } from '../scripts/lib/temporal-server.ts';
 import { driftlineHome } from '../scripts/lib/home.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../activities/db/embedded-server.ts';
 import { connectDatabase, LOOPBACK } from '../activities/db/database.ts';
@@ -53,8 +53,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         ip: LOOPBACK,
         searchAttributes: Object.values(SEARCH_ATTRIBUTES),
         log: { format: 'pretty', level: 'error' },
-        // the same queue-reader rates as every dev server Driftline starts (see DEV_SERVER_DYNAMIC_CONFIG)
-        extraArgs: DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+        // the same queue-reader rates as every dev server Driftline starts (DEV_SERVER_DYNAMIC_CONFIG)
+        extraArgs: [...DEV_SERVER_DYNAMIC_CONFIG_FLAGS],
       },
     });
     teardowns.push(() => env.teardown());

@@ -104,7 +104,7 @@ async function control(client: Client, kind: ControlKind, workflowId: string, fl
 /**
  * A closed canary refuses updates at the server: say how it ended instead of "not found". The
  * outcome is read from the workflow's result, which the server keeps; a query would need a worker
- * to replay the whole history and can time out while workers are busy.
+ * to replay the whole history, and in one CI run it gave no outcome.
  */
 async function whyNotRunning(handle: ReturnType<Client['workflow']['getHandle']>, workflowId: string, kind: ControlKind): Promise<string> {
   try {

@@ -39,6 +39,9 @@ export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = [
   'history.visibilityProcessorMaxPollRPS=1000',
 ];
 
+/** DEV_SERVER_DYNAMIC_CONFIG as `temporal server start-dev` flags. */
+export const DEV_SERVER_DYNAMIC_CONFIG_FLAGS: readonly string[] = DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]);
+
 export function devServerArgs(settings: DevServerSettings): string[] {
   return [
     'server',
@@ -59,7 +62,7 @@ export function devServerArgs(settings: DevServerSettings): string[] {
     '--log-level',
     settings.logLevel ?? 'warn',
     ...SEARCH_ATTRIBUTE_FLAGS.flatMap((flag) => ['--search-attribute', flag]),
-    ...DEV_SERVER_DYNAMIC_CONFIG.flatMap((value) => ['--dynamic-config-value', value]),
+    ...DEV_SERVER_DYNAMIC_CONFIG_FLAGS,
     ...(settings.uiCodecEndpoint ? ['--ui-codec-endpoint', settings.uiCodecEndpoint] : []),
   ];
 }
